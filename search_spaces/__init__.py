@@ -1,0 +1,16 @@
+"""Search spaces and the op library: genotypes, spaces, ops, networks."""
+from __future__ import annotations
+
+from .errors import UserError
+from .genotype import Genotype
+from .space import Decision, Space, get_space, list_spaces, register_space
+
+__all__ = ["Decision", "Genotype", "Space", "UserError", "build", "get_space", "list_spaces",
+           "register_space"]
+
+
+def build(space: str, genotype: Genotype | dict, **options):
+    """Build the torch module of `genotype` in `space` with space `options`."""
+    sp = get_space(space, **options)
+    geno = genotype if isinstance(genotype, Genotype) else Genotype.from_dict(genotype)
+    return sp.build(geno)

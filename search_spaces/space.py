@@ -1,0 +1,200 @@
+"""The `Space` protocol every search space implements, and the space registry."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import UserError, unknown_choice
+from .genotype import Genotype, Value
+from .registry import Registry
+
+__all__ = ["Decision", "Space", "SPACES", "register_space", "get_space", "list_spaces"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One categorical architecture choice: a name and its allowed values."""
+
+    name: str
+    choices: tuple[Value, ...]
+
+
+class Space(abc.ABC):
+    """A search space: a set of categorical decisions, presets, and a network builder.
+
+    Subclasses set `name`, implement `decisions()`, `build()` and `describe()`; sampling,
+    mutation, validation and the Optuna encoding come for free from the decisions.
+    Constructor keyword options (e.g. channels, input size) are the space options.
+    """
+
+    name: str = ""
+    description: str = ""
+    #: whether `describe` counts bias adds in MACs (NB201 reports them as FLOPs)
+    macs_include_bias: bool = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = self.resolve_options(options)
+
+    # ----- options ---------------------------------------------------------------
+    @classmethod
+    def default_options(cls) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def resolve_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        defaults = cls.default_options()
+        resolved = dict(defaults)
+        for key, value in options.items():
+            if key not in defaults:
+                raise unknown_choice(f"option of space {cls.name!r}", key, defaults)
+            expected = type(defaults[key])
+            if defaults[key] is not None and not isinstance(value, expected):
+                if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                elif expected in (list, tuple) and isinstance(value, (list, tuple)):
+                    value = expected(value)
+                else:
+                    raise UserError(
+                        f"space option {key!r} must be {expected.__name__}, got {value!r}"
+                    )
+            resolved[key] = value
+        return resolved
+
+    # ----- decisions ---------------------------------------------------------------
+    @abc.abstractmethod
+    def decisions(self) -> Sequence[Decision]:
+        """The categorical decisions, in a fixed order."""
+
+    def genotype(self, decisions: Mapping[str, Value]) -> Genotype:
+        """Validate `decisions` against this space and return the Genotype."""
+        return self.validate(Genotype(self.name, tuple(decisions.items())))
+
+    def validate(self, genotype: Genotype) -> Genotype:
+        if genotype.space != self.name:
+            raise UserError(f"genotype is for space {genotype.space!r}, not {self.name!r}")
+        given = genotype.as_mapping()
+        expected = {d.name: d for d in self.decisions()}
+        missing = [n for n in expected if n not in given]
+        extra = [n for n in given if n not in expected]
+        if missing or extra:
+            raise UserError(
+                f"genotype for space {self.name!r} has wrong decisions: "
+                f"missing {missing}, unexpected {extra}"
+            )
+        for name, decision in expected.items():
+            if given[name] not in decision.choices:
+                raise unknown_choice(f"choice for {self.name} decision {name!r}", given[name],
+                                     [str(c) for c in decision.choices])
+        ordered = tuple((n, given[n]) for n in expected)
+        return genotype if ordered == genotype.decisions else Genotype(self.name, ordered)
+
+    # ----- search operators -------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Genotype:
+        """Uniform random genotype."""
+        chosen = {d.name: d.choices[int(rng.integers(len(d.choices)))] for d in self.decisions()}
+        return self.genotype(chosen)
+
+    def mutate(self, genotype: Genotype, rng: np.random.Generator) -> Genotype:
+        """Change one decision to a different allowed value (Real et al. 2019 mutation)."""
+        mutable = [d for d in self.decisions() if len(d.choices) > 1]
+        decision = mutable[int(rng.integers(len(mutable)))]
+        others = [c for c in decision.choices if c != genotype[decision.name]]
+        return genotype.replace(**{decision.name: others[int(rng.integers(len(others)))]})
+
+    def neighbours(self, genotype: Genotype) -> list[Genotype]:
+        """All genotypes one decision away."""
+        return [
+            genotype.replace(**{d.name: c})
+            for d in self.decisions()
+            for c in d.choices
+            if c != genotype[d.name]
+        ]
+
+    def distributions(self) -> dict[str, Any]:
+        """Optuna distributions encoding this space (one categorical per decision)."""
+        import optuna
+
+        return {d.name: optuna.distributions.CategoricalDistribution(d.choices)
+                for d in self.decisions()}
+
+    def encode(self, genotype: Genotype) -> np.ndarray:
+        """One-hot vector of the genotype, for surrogates and distances."""
+        parts = []
+        for d in self.decisions():
+            hot = np.zeros(len(d.choices))
+            hot[d.choices.index(genotype[d.name])] = 1.0
+            parts.append(hot)
+        return np.concatenate(parts)
+
+    # ----- presets, parsing --------------------------------------------------------
+    def presets(self) -> dict[str, Genotype]:
+        return {}
+
+    def parse(self, arch: str) -> Genotype:
+        """A preset name, a space-specific arch string, or genotype JSON."""
+        presets = self.presets()
+        if arch in presets:
+            return presets[arch]
+        if arch.lstrip().startswith("{"):
+            return self.validate(Genotype.from_json(arch))
+        if presets:
+            raise unknown_choice(f"preset of space {self.name!r}", arch, presets)
+        raise UserError(f"space {self.name!r} has no presets; pass a genotype JSON")
+
+    def format(self, genotype: Genotype) -> str:
+        """Short human-readable form (defaults to the JSON of the decisions)."""
+        return genotype.to_json()
+
+    # ----- networks ----------------------------------------------------------------
+    @abc.abstractmethod
+    def build(self, genotype: Genotype):
+        """Build the torch.nn.Module for `genotype` with this space's options."""
+
+    def input_size(self) -> tuple[int, int, int]:
+        return tuple(self.options.get("input_size", (3, 32, 32)))
+
+    def describe(self, genotype: Genotype) -> dict[str, Any]:
+        """Params and MACs of the built network, plus the arch in readable form."""
+        from trainers.cost import MACS_COUNTS, count_macs, count_params
+
+        model = self.build(genotype)
+        size = self.input_size()
+        macs = count_macs(model, size, include_bias=self.macs_include_bias)
+        return {
+            "space": self.name,
+            "arch": self.format(genotype),
+            "genotype": genotype.to_dict(),
+            "key": genotype.key,
+            "params": count_params(model),
+            "macs": macs,
+            "mmacs": round(macs / 1e6, 5),
+            "macs_count": MACS_COUNTS + (" (bias adds included)" if self.macs_include_bias
+                                         else " (no bias adds)"),
+            "input_size": list(size),
+            "options": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in self.options.items()},
+        }
+
+
+SPACES: Registry[type[Space]] = Registry("space")
+
+
+def register_space(cls: type[Space]) -> type[Space]:
+    """Class decorator registering a Space subclass under its `name`."""
+    return SPACES.register(cls.name)(cls)
+
+
+def get_space(name: str, **options: Any) -> Space:
+    """Instantiate the registered space `name` with `options`."""
+    from . import cells, macro  # noqa: F401  (registers the built-in spaces)
+
+    return SPACES.get(name)(**options)
+
+
+def list_spaces() -> list[str]:
+    from . import cells, macro  # noqa: F401
+
+    return SPACES.names()
