@@ -1,0 +1,97 @@
+"""The `nas` command line: a thin layer over the library (see README for examples).
+
+Every command takes --help; --json prints exactly one JSON object on stdout (logs and
+progress go to stderr). Exit 0 on success, 2 on bad input with a one-line reason.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from search_spaces.errors import UserError
+
+from . import commands
+
+__all__ = ["main", "build_parser"]
+
+
+def _spaces(sub) -> None:
+    p = sub.add_parser("spaces", help="list and describe search spaces")
+    ssub = p.add_subparsers(dest="action", required=True, metavar="{list,describe}")
+    lp = ssub.add_parser("list", help="spaces, their decisions and op sets")
+    lp.add_argument("--json", action="store_true", help="print one JSON object")
+    lp.set_defaults(func=commands.spaces_list)
+    dp = ssub.add_parser("describe", help="params and MACs of an architecture")
+    dp.add_argument("space", help="space name (see `nas spaces list`)")
+    which = dp.add_mutually_exclusive_group()
+    which.add_argument("--arch", help="preset name or space arch string (nb201: 'index:N')")
+    which.add_argument("--genotype", help="genotype JSON file")
+    which.add_argument("--sample", type=int, metavar="N", help="describe N random archs")
+    dp.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
+    dp.add_argument("--input-size", help="C,H,W input size, e.g. 3,32,32")
+    dp.add_argument("--num-classes", type=int, help="classifier outputs")
+    dp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="space option (YAML value), repeatable")
+    dp.add_argument("--json", action="store_true", help="print one JSON object")
+    dp.set_defaults(func=commands.spaces_describe)
+
+
+def _search(sub) -> None:
+    p = sub.add_parser("search", help="run (or resume) an architecture search")
+    p.add_argument("--config", help="search config YAML (see configs/)")
+    p.add_argument("--space", help="override the config's space")
+    p.add_argument("--strategy", help="override the config's strategy")
+    p.add_argument("--trials", type=int, help="override the number of trials")
+    p.add_argument("--workers", type=int, help="concurrent trials (default: config)")
+    p.add_argument("--address", help="Ray cluster: auto | HOST:PORT | ray://HOST:PORT")
+    p.add_argument("--out", help="run folder (default results/<name>, made unique)")
+    p.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
+                   help="continue a killed run (its folder, or the config's)")
+    p.add_argument("--seed", type=int, help="override the seed")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true", help="print one JSON summary object")
+    p.set_defaults(func=commands.search)
+
+
+def _status(sub) -> None:
+    p = sub.add_parser("status", help="trials done/running/failed, front size, hypervolume")
+    p.add_argument("run_dir", help="a run folder, e.g. results/quickstart")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=commands.status)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nas", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{spaces,search,status}")
+    for add in (_spaces, _search, _status):
+        add(sub)
+    return parser
+
+
+def _emit(result: Any, as_json: bool, render: Callable[[Any], str] | None) -> None:
+    if as_json:
+        print(json.dumps(result, default=str))
+    elif render is not None:
+        print(render(result))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result, render = args.func(args)
+    except UserError as exc:
+        print(f"nas {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nas {args.command}: interrupted", file=sys.stderr)
+        return 130
+    _emit(result, getattr(args, "json", False), render)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The ask/tell strategy interface (after Optuna `BaseSampler` and NNI strategy state)."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from search_spaces.errors import UserError, unknown_choice
+from search_spaces.genotype import Genotype
+from search_spaces.registry import Registry
+from search_spaces.space import Space
+from trainers.metrics import Metrics
+
+__all__ = ["Objective", "Strategy", "STRATEGIES", "make_strategy"]
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A metric name (objective or cost key of `Metrics`) and its direction."""
+
+    name: str
+    direction: str = "maximize"
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise unknown_choice(f"direction of objective {self.name!r}", self.direction,
+                                 DIRECTIONS)
+
+
+class Strategy(abc.ABC):
+    """Ask for genotypes, tell their metrics; everything needed to resume is in state_dict().
+
+    Subclasses declare typed option `defaults`. Randomness is derived from (seed, number
+    of asks so far), so a strategy restored from state_dict continues exactly.
+    """
+
+    name: str = ""
+    defaults: dict[str, Any] = {}
+
+    def __init__(self, space: Space, objectives: Sequence[Objective], seed: int = 0,
+                 **options: Any) -> None:
+        self.space = space
+        self.objectives = list(objectives)
+        self.seed = int(seed)
+        self.options = self._resolve(options)
+        self.n_asked = 0
+
+    @classmethod
+    def _resolve(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        resolved = dict(cls.defaults)
+        for key, value in options.items():
+            if key not in cls.defaults:
+                raise unknown_choice(f"option of strategy {cls.name!r}", key, cls.defaults)
+            kind = type(cls.defaults[key])
+            if kind is float and isinstance(value, int):
+                value = float(value)
+            if not isinstance(value, kind):
+                raise UserError(f"strategy option {key!r} must be {kind.__name__}, got {value!r}")
+            resolved[key] = value
+        return resolved
+
+    def values(self, metrics: Metrics) -> list[float] | None:
+        """The objective values of a complete trial (None for a failed one)."""
+        return [metrics.value(o.name) for o in self.objectives] if metrics.ok else None
+
+    @abc.abstractmethod
+    def ask(self) -> Genotype:
+        """Propose the next genotype."""
+
+    @abc.abstractmethod
+    def tell(self, genotype: Genotype, metrics: Metrics) -> None:
+        """Report the result of a genotype returned by `ask`."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seed": self.seed, "n_asked": self.n_asked}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("name") != self.name:
+            raise UserError(f"saved strategy state is for {state.get('name')!r}, "
+                            f"not {self.name!r}")
+        self.seed, self.n_asked = int(state["seed"]), int(state["n_asked"])
+
+
+STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
+
+
+def make_strategy(name: str, space: Space, objectives: Sequence[Objective], seed: int = 0,
+                  options: Mapping[str, Any] | None = None) -> Strategy:
+    """Build the registered strategy `name`."""
+    from . import _load_all
+
+    _load_all()
+    return STRATEGIES.get(name)(space, objectives, seed, **dict(options or {}))

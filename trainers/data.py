@@ -1,0 +1,92 @@
+"""Deterministic datasets: sklearn digits (offline, bundled), synthetic.
+
+Every dataset is split once, by a fixed seed, into train / validation / test; search
+evaluators only ever see train and validation (the test split is held out).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from search_spaces.errors import UserError, unknown_choice
+
+__all__ = ["Splits", "load_dataset", "DATASETS"]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Normalised NCHW float tensors and int64 labels for each split."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+
+    @property
+    def input_size(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+
+def _split(x: np.ndarray, y: np.ndarray, seed: int, val: float, test: float):
+    """Stratified split: per class, shuffle then cut test, validation, train."""
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        n_test, n_val = int(round(len(idx) * test)), int(round(len(idx) * val))
+        parts["test"].append(idx[:n_test])
+        parts["val"].append(idx[n_test:n_test + n_val])
+        parts["train"].append(idx[n_test + n_val:])
+    return {k: np.sort(np.concatenate(v)) for k, v in parts.items()}
+
+
+def _to_splits(x: np.ndarray, y: np.ndarray, seed: int, val: float, test: float,
+               size: int | None, num_classes: int) -> Splits:
+    idx = _split(x, y, seed, val, test)
+    mean, std = x[idx["train"]].mean(), x[idx["train"]].std() + 1e-8
+    tensors = {}
+    for name, rows in idx.items():
+        xt = torch.from_numpy(((x[rows] - mean) / std).astype(np.float32))
+        if size is not None and xt.shape[-1] != size:
+            xt = F.interpolate(xt, size=(size, size), mode="bilinear", align_corners=False)
+        tensors[name] = (xt, torch.from_numpy(y[rows].astype(np.int64)))
+    return Splits(*tensors["train"], *tensors["val"], *tensors["test"], num_classes=num_classes)
+
+
+def _digits(seed: int, size: int | None) -> Splits:
+    """sklearn's 8x8 handwritten digits (1,797 images, 10 classes), bundled: no download."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = bunch.data.reshape(-1, 1, 8, 8).astype(np.float32)
+    return _to_splits(x, bunch.target, seed, 0.2, 0.2, size, 10)
+
+
+def _synthetic(seed: int, size: int | None) -> Splits:
+    """Random class-conditional blobs (3 channels), for smoke runs."""
+    rng = np.random.default_rng(1234)
+    side = size or 16
+    centres = rng.normal(size=(10, 3, side, side)).astype(np.float32)
+    y = np.repeat(np.arange(10), 60)
+    x = centres[y] + rng.normal(scale=1.5, size=(len(y), 3, side, side)).astype(np.float32)
+    return _to_splits(x, y, seed, 0.2, 0.2, None, 10)
+
+
+DATASETS = {"digits": _digits, "synthetic": _synthetic}
+
+
+@functools.lru_cache(maxsize=8)
+def load_dataset(name: str, seed: int = 0, size: int | None = None) -> Splits:
+    """Load dataset `name`, split by `seed`, optionally resized to size x size."""
+    if name not in DATASETS:
+        raise unknown_choice("dataset", name, DATASETS)
+    if size is not None and not (4 <= size <= 512):
+        raise UserError(f"image size must be between 4 and 512 pixels, got {size}")
+    return DATASETS[name](seed, size)

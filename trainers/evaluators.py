@@ -1,0 +1,141 @@
+"""Evaluators: turn (space, genotype) into one `Metrics` record.
+
+`tabular` looks up NAS-Bench-201's 200-epoch accuracy; `train` trains briefly on a real
+offline dataset. Both report cost (params, MACs). Options are validated on construction.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Mapping
+
+from search_spaces.errors import UserError, unknown_choice
+from search_spaces.genotype import Genotype
+from search_spaces.registry import Registry
+from search_spaces.space import Space
+
+from .cost import count_macs, count_params
+from .metrics import Metrics
+
+__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "TabularNB201", "ShortTraining"]
+
+
+class Evaluator:
+    """Base: subclasses declare `defaults` (typed option defaults) and implement __call__."""
+
+    defaults: dict[str, Any] = {}
+
+    def __init__(self, **options: Any) -> None:
+        self.options = _resolve(type(self).__name__, self.defaults, options)
+
+    def __call__(self, space: Space, genotype: Genotype) -> Metrics:
+        raise NotImplementedError
+
+    def check(self, space: Space) -> None:
+        """Raise `UserError` if this evaluator cannot score `space` (run before a search)."""
+
+    def cost(self, space: Space, genotype: Genotype, model=None) -> dict[str, float]:
+        model = model if model is not None else space.build(genotype)
+        return {"params": float(count_params(model)),
+                "macs": float(count_macs(model, space.input_size(),
+                                         include_bias=space.macs_include_bias))}
+
+
+def _resolve(owner: str, defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict:
+    resolved = dict(defaults)
+    for key, value in options.items():
+        if key not in defaults:
+            raise unknown_choice(f"option of evaluator {owner}", key, defaults)
+        kind = type(defaults[key])
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) != isinstance(defaults[key], bool):
+            raise UserError(f"evaluator option {key!r} must be {kind.__name__}, got {value!r}")
+        resolved[key] = value
+    return resolved
+
+
+EVALUATORS: Registry[Callable[..., Evaluator]] = Registry("evaluator")
+
+
+@EVALUATORS.register("tabular")
+class TabularNB201(Evaluator):
+    """NAS-Bench-201 lookup (Dong & Yang 2020; NATS-Bench table): 200-epoch test accuracy."""
+
+    defaults = {"dataset": "cifar10", "cost": True}
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        from search_spaces.nb201_table import DATASET_COLUMNS
+
+        if self.options["dataset"] not in DATASET_COLUMNS:
+            raise unknown_choice("NB201 dataset", self.options["dataset"], DATASET_COLUMNS)
+
+    def check(self, space: Space) -> None:
+        if space.name != "nb201":
+            raise UserError(f"the tabular evaluator only knows space 'nb201', not {space.name!r}; "
+                            "use evaluator 'train' for other spaces")
+
+    def __call__(self, space: Space, genotype: Genotype) -> Metrics:
+        from search_spaces.nb201_table import accuracies, arch_index
+
+        self.check(space)
+        start = time.perf_counter()
+        acc = accuracies(self.options["dataset"])[arch_index(space.format(genotype))]
+        lookup = time.perf_counter() - start
+        cost = self.cost(space, genotype) if self.options["cost"] else {}
+        return Metrics(objectives={"accuracy": float(acc)}, cost=cost, fidelity=200.0,
+                       timings={"lookup_s": lookup, "total_s": time.perf_counter() - start})
+
+
+@EVALUATORS.register("train")
+class ShortTraining(Evaluator):
+    """Short training on an offline dataset; objective = validation accuracy (%)."""
+
+    defaults = {"dataset": "digits", "epochs": 3, "batch_size": 64, "lr": 0.05,
+                "weight_decay": 5e-4, "label_smoothing": 0.0, "seed": 0, "image_size": 0}
+
+    def _data(self):
+        from .data import load_dataset
+
+        o = self.options
+        return load_dataset(o["dataset"], o["seed"], o["image_size"] or None)
+
+    def check(self, space: Space) -> None:
+        data = self._data()
+        if tuple(space.input_size()) != data.input_size:
+            raise UserError(f"space input_size {list(space.input_size())} does not match dataset "
+                            f"{self.options['dataset']!r} images {list(data.input_size)}; set "
+                            "the space option input_size (or the evaluator option image_size)")
+        if getattr(space, "options", {}).get("num_classes", data.num_classes) != data.num_classes:
+            raise UserError(f"space num_classes {space.options['num_classes']} does not match "
+                            f"dataset {self.options['dataset']!r} ({data.num_classes} classes)")
+
+    def __call__(self, space: Space, genotype: Genotype) -> Metrics:
+        from .train import Diverged, TrainConfig, train_and_evaluate
+
+        start = time.perf_counter()
+        o = self.options
+        self.check(space)
+        data = self._data()
+        config = TrainConfig(**{f.name: o[f.name] for f in dataclasses.fields(TrainConfig)
+                                if f.name in o})
+        import torch
+
+        torch.manual_seed(o["seed"])
+        model = space.build(genotype)
+        cost = self.cost(space, genotype, model)
+        try:
+            result = train_and_evaluate(model, data, config)
+        except Diverged as exc:
+            return Metrics(status="failed", reason=str(exc), cost=cost,
+                           timings={"total_s": time.perf_counter() - start})
+        return Metrics(objectives={"accuracy": 100.0 * result.val_accuracy},
+                       cost=cost, fidelity=float(o["epochs"]),
+                       timings={"train_s": result.seconds,
+                                "total_s": time.perf_counter() - start})
+
+
+def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evaluator:
+    """Build the registered evaluator `name` with validated `options`."""
+    return EVALUATORS.get(name)(**dict(options or {}))
