@@ -40,6 +40,7 @@ class ResultsView:
     def __init__(self, objectives: Sequence[Objective], space: Space) -> None:
         self.objectives, self.space = list(objectives), space
         self.records: list[dict[str, Any]] = []
+        self._by_id: dict[int, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, Any]] = {}
         self.n_failed = 0
         self._last_flush = time.monotonic()
@@ -51,6 +52,7 @@ class ResultsView:
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(record)
+        self._by_id[record["trial_id"]] = record
         self._pareto = None
         if record["metrics"]["status"] == "complete":
             self._by_key.setdefault(record["key"], {k: record[k] for k in
@@ -78,7 +80,7 @@ class ResultsView:
         return self._pareto
 
     def _front_row(self, trial_id: int) -> dict[str, Any]:
-        record = next(r for r in self.records if r["trial_id"] == trial_id)
+        record = self._by_id[trial_id]
         m = record["metrics"]
         return {"trial_id": trial_id, "arch": record["arch"],
                 **{o.name: {**m["cost"], **m["objectives"]}[o.name] for o in self.objectives}}
