@@ -70,7 +70,7 @@ class ResultsView:
             directions = [o.direction for o in self.objectives]
             summary = front_summary(values, directions) if len(values) else {
                 "front_indices": [], "hypervolume": 0.0, "reference": None}
-            front = [ids[i] for i in summary["front_indices"]]
+            front = self._unique([ids[i] for i in summary["front_indices"]])
             self._pareto = {"objectives": [o.name for o in self.objectives],
                             "directions": directions, "front_trial_ids": front,
                             "front": [self._front_row(t) for t in front],
@@ -78,6 +78,16 @@ class ResultsView:
                             "reference": summary["reference"],
                             "n_complete": len(ids)}
         return self._pareto
+
+    def _unique(self, trial_ids: list[int]) -> list[int]:
+        """One trial per genotype (a repeated genotype was answered from the store)."""
+        seen, unique = set(), []
+        for tid in sorted(trial_ids):
+            key = self._by_id[tid]["key"]
+            if key not in seen:
+                seen.add(key)
+                unique.append(tid)
+        return unique
 
     def _front_row(self, trial_id: int) -> dict[str, Any]:
         record = self._by_id[trial_id]
