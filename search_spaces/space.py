@@ -36,6 +36,8 @@ class Space(abc.ABC):
     macs_include_bias: bool = False
 
     def __init__(self, **options: Any) -> None:
+        #: the options as given (before defaults), so presets can layer theirs underneath
+        self.given_options = dict(options)
         self.options = self.resolve_options(options)
 
     # ----- options ---------------------------------------------------------------
@@ -81,7 +83,8 @@ class Space(abc.ABC):
         extra = [n for n in given if n not in expected]
         if missing or extra:
             raise UserError(
-                f"genotype for space {self.name!r} has wrong decisions: "
+                f"genotype for space {self.name!r} has wrong decisions "
+                f"({len(given)} given, {len(expected)} expected): "
                 f"missing {missing}, unexpected {extra}"
             )
         for name, decision in expected.items():
@@ -131,18 +134,66 @@ class Space(abc.ABC):
 
     # ----- presets, parsing --------------------------------------------------------
     def presets(self) -> dict[str, Genotype]:
+        """Named published architectures; each is valid in `self.resolve(name)[0]`."""
         return {}
+
+    def preset_options(self) -> dict[str, dict[str, Any]]:
+        """Space options a preset implies (e.g. FBNet-A's head width, NASNet's 5 nodes).
+
+        Presets missing here imply no options.
+        """
+        return {}
+
+    def resolve(self, arch: str) -> tuple["Space", Genotype]:
+        """The space configured for `arch`, and its genotype.
+
+        A preset's implied options are layered under the options this space was given
+        explicitly (list options such as `extra_ops` are merged); anything else is parsed
+        in this space as configured. Use this (not `parse`) to describe a preset as
+        published.
+        """
+        arch = arch.strip()
+        implied = self.preset_options().get(arch, {})
+        if not implied:
+            return self, self.parse(arch)
+        merged = dict(implied)
+        for key, value in self.given_options.items():
+            if isinstance(value, (list, tuple)) and isinstance(merged.get(key), (list, tuple)):
+                value = list(dict.fromkeys([*merged[key], *value]))
+            merged[key] = value
+        space = type(self)(**merged)
+        return space, space.parse(arch)
 
     def parse(self, arch: str) -> Genotype:
         """A preset name, a space-specific arch string, or genotype JSON."""
         presets = self.presets()
         if arch in presets:
-            return presets[arch]
+            return self._preset_here(arch, presets[arch])
         if arch.lstrip().startswith("{"):
             return self.validate(Genotype.from_json(arch))
         if presets:
             raise unknown_choice(f"preset of space {self.name!r}", arch, presets)
         raise UserError(f"space {self.name!r} has no presets; pass a genotype JSON")
+
+    def _preset_here(self, arch: str, genotype: Genotype) -> Genotype:
+        """`genotype` (preset `arch`) validated in this space, or a clear error saying
+        which space options the preset needs."""
+        try:
+            return self.validate(genotype)
+        except UserError:
+            needs = self.preset_options().get(arch, {})
+            raise UserError(
+                f"preset {arch!r} of space {self.name!r} needs space options {needs}; "
+                f"this space has {{{', '.join(f'{k!r}: {self.options[k]!r}' for k in needs)}}}"
+                f". Use Space.resolve({arch!r}) or pass those options"
+            ) from None
+
+    def preset_name(self, genotype: Genotype) -> str | None:
+        """The name of the preset equal to `genotype`, if any."""
+        for name, preset in self.presets().items():
+            if preset.decisions == genotype.decisions:
+                return name
+        return None
 
     def format(self, genotype: Genotype) -> str:
         """Short human-readable form (defaults to the JSON of the decisions)."""
@@ -163,7 +214,7 @@ class Space(abc.ABC):
         model = self.build(genotype)
         size = self.input_size()
         macs = count_macs(model, size, include_bias=self.macs_include_bias)
-        return {
+        info = {
             "space": self.name,
             "arch": self.format(genotype),
             "genotype": genotype.to_dict(),
@@ -176,7 +227,29 @@ class Space(abc.ABC):
             "input_size": list(size),
             "options": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in self.options.items()},
+            "preset": self.preset_name(genotype),
         }
+        note = self._preset_note(info["preset"])
+        if note:
+            info["note"] = note
+        info.update(self.describe_model(model))
+        return info
+
+    def _preset_note(self, preset: str | None) -> str:
+        """A warning when `preset` is described with other options than it implies."""
+        implied = self.preset_options().get(preset or "", {})
+        differ = {k: v for k, v in implied.items()
+                  if not (isinstance(v, list) and set(v) <= set(self.options[k]))
+                  and self.options[k] != v}
+        if not differ:
+            return ""
+        return (f"genotype equals preset {preset!r}, published with {differ}; described "
+                f"with {{{', '.join(f'{k!r}: {self.options[k]!r}' for k in differ)}}}. "
+                f"Space.resolve({preset!r}) gives the published configuration")
+
+    def describe_model(self, model) -> dict[str, Any]:
+        """Space-specific extra fields for `describe` (e.g. other parameter counts)."""
+        return {}
 
 
 SPACES: Registry[type[Space]] = Registry("space")

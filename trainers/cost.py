@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["count_params", "count_macs", "MACS_COUNTS"]
+__all__ = ["count_params", "count_weight_params", "count_macs", "MACS_COUNTS"]
 
 MACS_COUNTS = "Conv and Linear multiply-accumulates (bias adds only where stated); " \
               "BN, activations, pooling and additions are not counted"
@@ -21,6 +21,13 @@ MACS_COUNTS = "Conv and Linear multiply-accumulates (bias adds only where stated
 def count_params(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of parameters (all trainable ones by default, BN affine and biases included)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_weight_params(model: nn.Module) -> int:
+    """Conv and Linear weights only: no biases, no BN (mobile-vision's FBNet params_m rule,
+    REFERENCES.md Sec. 1.4)."""
+    return sum(m.weight.numel() for m in model.modules()
+               if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)))
 
 
 def _conv_macs(module: nn.Module, output: torch.Tensor, include_bias: bool) -> int:

@@ -1,4 +1,6 @@
 """Macro (layer-wise) spaces."""
 from __future__ import annotations
 
-__all__: list[str] = []
+from .fbnet import FBNetSpace
+
+__all__ = ["FBNetSpace"]
