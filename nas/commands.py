@@ -72,7 +72,8 @@ def spaces_describe(args: argparse.Namespace):
         if args.arch is None and default is None:
             raise UserError(f"space {args.space!r} has no presets: pass --arch, --genotype "
                             "or --sample N")
-        genotypes = [space.parse(args.arch or default)]
+        space, genotype = space.resolve(args.arch or default)  # presets imply options
+        genotypes = [genotype]
     described = [space.describe(g) for g in genotypes]
     result = described[0] if len(described) == 1 else {"space": space.name,
                                                         "archs": described}
