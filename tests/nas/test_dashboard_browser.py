@@ -82,7 +82,14 @@ def test_page_draws_front_selects_and_exports(browser, served):
         "return document.getElementById('pareto').data.map(t => t.x.length)")
     assert points[1] == len(front["rows"]) >= 2  # the front trace: one point per front arch
     assert points[0] + points[1] == front["candidates"]  # and the faded dominated mass
+    hover = browser.execute_script("return document.getElementById('pareto').data[1].text[0]")
+    assert hover.startswith("trial ") and "1<-0 " in hover  # genotype summary on hover
+    clicked = browser.execute_script("return S.ids[arguments[0]]", front["rows"][-1])
+    browser.execute_script("document.getElementById('pareto').emit('plotly_click', "
+                           "{points: [{customdata: arguments[0]}]})", front["rows"][-1])
+    _wait(browser, f"return window.__nas.selected === {clicked}")  # a click selects
     tid = browser.execute_script("return S.ids[arguments[0]]", front["rows"][0])
+    browser.find_element("id", "trial-id").clear()
     browser.find_element("id", "trial-id").send_keys(str(tid))
     browser.find_element("id", "show").click()
     _wait(browser, "return window.__nas.selected === arguments[0]".replace(
