@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from search_spaces.errors import UserError
 
+from . import cli_export
 from . import commands
 
 __all__ = ["main", "build_parser"]
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 metavar="{spaces,search,status}")
     for add in (_spaces, _search, _status):
         add(sub)
+    cli_export.add_export_parser(sub)
+    cli_export.add_dashboard_parser(sub)
     return parser
 
 

@@ -1,0 +1,140 @@
+"""The dashboard page in headless Chromium: loads, draws the front, selects, exports.
+
+Slow (a browser start and a subprocess export): run with `pytest -m browser tests/nas`.
+Skipped when selenium, chromium or chromedriver is missing. The screenshot goes to
+$TMPDIR, never into the repository.
+"""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from nas.dashboard import make_dashboard_server
+from nas.dashboard.synthetic import make_synthetic_run, synthetic_records
+from nas.store import RunStore
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("chromium / chromedriver not installed (apt-get install chromium "
+                    "chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=1600,1200", "--enable-unsafe-swiftshader"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+@contextlib.contextmanager
+def _serve(run: Path):
+    server = make_dashboard_server(run, "127.0.0.1", 0, poll_ms=500)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    run = make_synthetic_run(tmp_path_factory.mktemp("browser") / "run", n=300, seed=2)
+    with _serve(run) as url:
+        yield run, url
+
+
+def _wait(driver, script: str, timeout: float = 90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def test_page_draws_front_selects_and_exports(browser, served):
+    run, url = served
+    browser.get(url)
+    _wait(browser, "return window.__nas && window.__nas.ready")
+    front = browser.execute_script(
+        "return fetch('/api/front?metrics=params,accuracy').then(r => r.json())")
+    points = browser.execute_script(
+        "return document.getElementById('pareto').data.map(t => t.x.length)")
+    assert points[1] == len(front["rows"]) >= 2  # the front trace: one point per front arch
+    assert points[0] + points[1] == front["candidates"]  # and the faded dominated mass
+    hover = browser.execute_script("return document.getElementById('pareto').data[1].text[0]")
+    assert hover.startswith("trial ") and "1<-0 " in hover  # genotype summary on hover
+    clicked = browser.execute_script("return S.ids[arguments[0]]", front["rows"][-1])
+    browser.execute_script("document.getElementById('pareto').emit('plotly_click', "
+                           "{points: [{customdata: arguments[0]}]})", front["rows"][-1])
+    _wait(browser, f"return window.__nas.selected === {clicked}")  # a click selects
+    tid = browser.execute_script("return S.ids[arguments[0]]", front["rows"][0])
+    browser.find_element("id", "trial-id").clear()
+    browser.find_element("id", "trial-id").send_keys(str(tid))
+    browser.find_element("id", "show").click()
+    _wait(browser, "return window.__nas.selected === arguments[0]".replace(
+        "arguments[0]", str(tid)))
+    assert len(browser.find_elements("css selector", "#drawing svg g.edge")) == 6
+    browser.find_element("id", "export").click()
+    _wait(browser, "return window.__nas.exported")
+    result = browser.find_element("id", "export-result").text
+    assert result.startswith("wrote ")
+    assert (run / "exports" / f"trial_{tid}" / "json" / "arch.json").is_file()
+    shot = Path(tempfile.gettempdir()) / "nas-dashboard-browser-test.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_three_objectives_draw_in_3d(browser, served):
+    from selenium.webdriver.support.ui import Select
+
+    _, url = served
+    browser.get(url)
+    _wait(browser, "return window.__nas && window.__nas.ready")
+    Select(browser.find_element("id", "z")).select_by_value("latency_ms")
+    types = _wait(browser, "const d = document.getElementById('pareto').data;"
+                           "return d[0].type === 'scatter3d' && d.map(t => t.type)")
+    assert types == ["scatter3d"] * 3
+
+
+def test_page_picks_up_new_trials_live(browser, served):
+    run, url = served
+    browser.get(url)
+    _wait(browser, "return window.__nas && window.__nas.ready")
+    before = browser.execute_script("return S.n")
+    store = RunStore(run)
+    for record in synthetic_records(4, seed=11, start_id=5000):
+        store.append_trial(record)
+    _wait(browser, f"return S.n === {before + 4}", timeout=30)
+
+
+def test_a_fresh_run_fills_in_as_trials_finish(browser, tmp_path):
+    run = make_synthetic_run(tmp_path / "fresh", n=0)
+    with _serve(run) as url:
+        browser.get(url)
+        _wait(browser, "return window.__nas && window.__nas.ready")
+        store = RunStore(run)
+        for record in synthetic_records(20, seed=3):
+            store.append_trial(record)
+        _wait(browser, "const d = document.getElementById('pareto').data;"
+                       "return S.n === 20 && d.length === 3 && d[1].x.length > 0", timeout=30)
