@@ -66,7 +66,7 @@ def _status(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{spaces,search,status}")
+                                metavar="COMMAND")
     for add in (_spaces, _search, _status):
         add(sub)
     cli_export.add_export_parser(sub)
