@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["count_params", "count_weight_params", "count_macs", "MACS_COUNTS"]
+__all__ = ["count_params", "count_weight_params", "count_macs", "deploy_cost", "MACS_COUNTS"]
 
 MACS_COUNTS = "Conv and Linear multiply-accumulates (bias adds only where stated); " \
               "BN, activations, pooling and additions are not counted"
@@ -71,3 +71,14 @@ def count_macs(model: nn.Module, input_size: Sequence[int], include_bias: bool =
             handle.remove()
         model.train(was_training)
     return int(total)
+
+
+def deploy_cost(model: nn.Module, input_size: Sequence[int],
+                include_bias: bool = False) -> dict[str, int]:
+    """Params and MACs of the deploy form `fuse_model(model)` (re-param branches merged,
+    BN folded; Ding et al. 2022, RepLKNet Sec. 3), next to the train-time `count_*`."""
+    from search_spaces.reparam import fuse_model  # lazy: keeps cost importable on its own
+
+    deploy = fuse_model(model)
+    return {"params": count_params(deploy),
+            "macs": count_macs(deploy, input_size, include_bias)}

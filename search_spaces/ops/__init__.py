@@ -10,7 +10,8 @@ __all__ = ["OPS", "OpEntry", "OpSpec", "build_op", "list_ops", "op_entry", "pars
            "register_op"]
 
 # Modules that register ops; a new op module is added here once.
-_OP_MODULES = ("conv", "param_free", "darts_ops", "inverted_residual")
+_OP_MODULES = ("conv", "param_free", "darts_ops", "inverted_residual", "pf_layers",
+               "large_kernel", "ls_conv", "convnext", "hornet")
 
 
 def _load_all() -> None:

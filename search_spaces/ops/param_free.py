@@ -52,9 +52,12 @@ def zero(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.M
 
 @register_op("skip_connect", examples=("skip_connect",), param_free=True)
 def skip_connect(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
-    """Identity; FactorizedReduce when the stride or width changes (DARTS, Liu et al. 2019)."""
+    """Identity; FactorizedReduce at stride 2 (DARTS, Liu et al. 2019); a 1x1 ReLU-conv-BN
+    when only the width changes (a stride-2 reduce there would halve the spatial size)."""
     if stride == 1 and c_in == c_out:
         return nn.Identity()
+    if stride == 1:
+        return ReLUConvBN(c_in, c_out, 1, 1, affine)
     return FactorizedReduce(c_in, c_out, affine)
 
 
@@ -64,14 +67,14 @@ def _pool(pool: nn.Module, c_in: int, c_out: int, affine: bool) -> nn.Module:
     return nn.Sequential(ReLUConvBN(c_in, c_out, 1, 1, affine), pool)
 
 
-@register_op("avg_pool", examples=("avg_pool_3x3",), param_free=True, kernel=(2, 3, 5))
+@register_op("avg_pool", examples=("avg_pool_3x3",), param_free=True, kernel=(3, 5))
 def avg_pool(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
     """kxk average pool, padding k//2, count_include_pad=False (NB201, DARTS)."""
     k = spec.kernel or 3
     return _pool(nn.AvgPool2d(k, stride, k // 2, count_include_pad=False), c_in, c_out, affine)
 
 
-@register_op("max_pool", examples=("max_pool_3x3",), param_free=True, kernel=(2, 3, 5))
+@register_op("max_pool", examples=("max_pool_3x3",), param_free=True, kernel=(3, 5))
 def max_pool(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
     """kxk max pool, padding k//2 (DARTS; Han et al. 2022 parameter-free layers)."""
     k = spec.kernel or 3

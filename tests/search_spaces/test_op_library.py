@@ -1,87 +1,128 @@
-"""Op registry: every registered example builds with the right shapes; exact structure of
-the DARTS and FBNet ops (Liu et al. 2019; Wu et al. 2019, mobile-vision IRFBlock)."""
+"""Registry-driven op tests: every example of every registered op, at every width/stride case.
+
+A newly registered op is covered here without edits: shape, gradient flow, parameter
+count (zero for param-free ops), and exact deploy fusion (`fuse_model`) in eval mode for
+every registered kernel size.
+"""
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import pytest
 import torch
-from torch import nn
 
-from search_spaces import UserError
-from search_spaces.ops import build_op, list_ops, op_entry
-from search_spaces.ops.inverted_residual import ChannelShuffle, InvertedResidual
+from search_spaces.ops import build_op, list_ops, parse_spec
+from search_spaces.reparam import equivalence_error, fuse_model, randomize_bn_
+from trainers.cost import count_params
 
-EXAMPLES = [example for entry in list_ops() for example in entry.examples]
-
-
-def _params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-@pytest.mark.parametrize("spec", EXAMPLES)
-@pytest.mark.parametrize("c_in,c_out,stride", [(8, 8, 1), (8, 16, 2)])
-def test_every_example_builds_with_expected_shape(spec, c_in, c_out, stride):
-    op = build_op(spec, c_in, c_out, stride)
-    out = op(torch.randn(2, c_in, 9, 9))
-    assert out.shape == (2, c_out, 9 // stride + 9 % stride, 9 // stride + 9 % stride)
-    assert op_entry(spec).doc
+SIZE = 8
+CASES = {  # name: (c_in, c_out, stride)
+    "same": (16, 16, 1),
+    "stride2": (16, 16, 2),
+    "wider": (16, 32, 1),
+    "wider_stride2": (16, 32, 2),
+}
+TOLERANCE = {torch.float64: 1e-5, torch.float32: 1e-4}
 
 
-@pytest.mark.parametrize("spec,params", [
-    ("sep_conv_3x3", 2 * (16 * 9 + 16 * 16 + 32)),
-    ("sep_conv_7x7", 2 * (16 * 49 + 16 * 16 + 32)),
-    ("dil_conv_5x5", 16 * 25 + 16 * 16 + 32),
-    ("conv_7x1_1x7", 2 * 16 * 16 * 7 + 32),
-    ("ir_k3_e1", 16 * 9 + 32 + 16 * 16 + 32),             # no 1x1 expansion when e = 1
-    ("ir_k5_e1_g2", 16 * 25 + 32 + 16 * 8 + 32),          # grouped pwl
-    ("ir_k3_e6", 16 * 96 + 192 + 96 * 9 + 192 + 96 * 16 + 32),
-    ("ir_k5_e6_g2", 16 * 48 + 192 + 96 * 25 + 192 + 48 * 16 + 32),
-    ("skip", 0),
-])
-def test_exact_parameter_counts(spec, params):
-    assert _params(build_op(spec, 16, 16, 1)) == params
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread is faster, and 2-core CI is often shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
-def test_convs_have_no_bias():
-    for spec in ("sep_conv_5x5", "dil_conv_3x3", "conv_7x1_1x7", "ir_k5_e6", "ir_k3_e1_g2"):
-        convs = [m for m in build_op(spec, 8, 16, 2).modules() if isinstance(m, nn.Conv2d)]
-        assert convs and all(m.bias is None for m in convs)
+def _examples() -> list[tuple[object, str]]:
+    return [(entry, example) for entry in list_ops() for example in entry.examples]
 
 
-def test_sep_conv_stride_only_on_first_depthwise():
-    strides = [m.stride for m in build_op("sep_conv_3x3", 8, 8, 2).modules()
-               if isinstance(m, nn.Conv2d)]
-    assert strides == [(2, 2), (1, 1), (1, 1), (1, 1)]
-    dil = [m.dilation for m in build_op("dil_conv_3x3", 8, 8, 1).modules()
-           if isinstance(m, nn.Conv2d)]
-    assert dil[0] == (2, 2)
+def _kernel_variants() -> list[tuple[object, object]]:
+    """Per op: its first example that has a kernel, rebuilt at every allowed kernel."""
+    variants = []
+    for entry in list_ops():
+        specs = [parse_spec(e) for e in entry.examples]
+        base = next((s for s in specs if s.kernel is not None), None)
+        if base is None:
+            continue
+        for k in entry.allowed.get("kernel", ()):
+            variants.append((entry, dataclasses.replace(base, kernel=k, name=f"{base.name}@k{k}")))
+    return variants
 
 
-def test_inverted_residual_structure():
-    block = build_op("ir_k3_e1_g2", 16, 16, 1)
-    assert isinstance(block, InvertedResidual) and block.pw is None
-    assert isinstance(block.shuffle, ChannelShuffle) and block.residual
-    x = torch.randn(2, 16, 5, 5)
-    assert not torch.equal(block.eval()(x), x)
-    assert not build_op("ir_k5_e6", 16, 24, 1).residual
-    assert not build_op("ir_k5_e6", 16, 16, 2).residual
-    expanded = build_op("ir_k5_e3_g2", 16, 16, 1)
-    assert expanded.pw is not None and expanded.pw[0].groups == 2
-    with pytest.raises(UserError, match="divisible"):
-        build_op("ir_k3_e1_g2", 15, 16, 1)
+def _conv_bn_pairs(model: torch.nn.Module) -> int:
+    """Conv2d -> BatchNorm2d pairs left inside Sequentials (fusable, so a fused model has 0)."""
+    return sum(isinstance(seq[i], torch.nn.Conv2d) and isinstance(seq[i + 1], torch.nn.BatchNorm2d)
+               for seq in model.modules() if isinstance(seq, torch.nn.Sequential)
+               for i in range(len(seq) - 1))
 
 
-def test_channel_shuffle_interleaves_groups():
-    x = torch.arange(8.0).view(1, 8, 1, 1)
-    assert ChannelShuffle(2)(x).flatten().tolist() == [0, 4, 1, 5, 2, 6, 3, 7]
+EXAMPLES = _examples()
+EXAMPLE_IDS = [example for _, example in EXAMPLES]
+VARIANTS = _kernel_variants()
+VARIANT_IDS = [spec.name for _, spec in VARIANTS]
 
 
-def test_fbnet_skip_is_identity_or_conv_bn_relu():
-    assert isinstance(build_op("skip", 16, 16, 1), nn.Identity)
-    layers = [type(m) for m in build_op("skip", 16, 24, 2)]
-    assert layers == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
+def test_registry_has_the_ops_of_this_library():
+    families = {entry.family for entry in list_ops()}
+    assert {"shift", "pf_max_bottleneck", "replk", "unireplk", "lsconv", "convnext",
+            "gnconv_o2", "gnconv_o3"} <= families
 
 
-@pytest.mark.parametrize("bad", ["ir_k4_e6", "sep_conv_9x9", "dil_conv_3x3_g2", "conv_7x1"])
-def test_bad_specs_are_user_errors(bad):
-    with pytest.raises(UserError):
-        op_entry(bad)
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("entry,example", EXAMPLES, ids=EXAMPLE_IDS)
+def test_shape_and_gradients(entry, example, case):
+    torch.manual_seed(0)
+    c_in, c_out, stride = CASES[case]
+    model = build_op(example, c_in, c_out, stride).train()
+    x = torch.randn(2, c_in, SIZE, SIZE, requires_grad=True)
+    out = model(x)
+    side = math.ceil(SIZE / stride)
+    assert out.shape == (2, c_out, side, side)
+    if out.requires_grad:
+        # A random projection: sum(BN(.)) alone has zero gradient w.r.t. everything before BN.
+        (out * torch.randn_like(out)).sum().backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None, f"{example}: no gradient reaches {name}"
+        assert torch.isfinite(param.grad).all(), f"{example}: non-finite gradient in {name}"
+        assert param.grad.abs().sum() > 0, f"{example}: zero gradient in {name}"
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("entry,example", EXAMPLES, ids=EXAMPLE_IDS)
+def test_param_count(entry, example, case):
+    c_in, c_out, stride = CASES[case]
+    model = build_op(example, c_in, c_out, stride)
+    count = count_params(model)
+    assert count == sum(p.numel() for p in model.parameters())
+    if case == "same":
+        # param_free <=> no parameters when the op keeps width and resolution.
+        assert (count == 0) == entry.param_free, (
+            f"{example}: {count} params at equal widths but param_free={entry.param_free}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", ["same", "wider_stride2"])
+@pytest.mark.parametrize("entry,spec", VARIANTS, ids=VARIANT_IDS)
+def test_fuse_model_is_exact_for_every_kernel(entry, spec, case, dtype):
+    torch.manual_seed(1)
+    c_in, c_out, stride = CASES[case]
+    model = randomize_bn_(build_op(spec, c_in, c_out, stride).to(dtype), seed=2).eval()
+    fused = fuse_model(model)
+    assert _conv_bn_pairs(fused) == 0, "a conv-BN pair was left unfused"
+    x = torch.randn(2, c_in, SIZE, SIZE, dtype=dtype)
+    assert equivalence_error(model, fused, x) < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("entry,example", EXAMPLES, ids=EXAMPLE_IDS)
+def test_fuse_model_leaves_the_original_alone(entry, example):
+    model = randomize_bn_(build_op(example, 16, 16, 1), seed=3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    fuse_model(model)
+    assert model.training
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
