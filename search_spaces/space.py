@@ -209,11 +209,12 @@ class Space(abc.ABC):
 
     def describe(self, genotype: Genotype) -> dict[str, Any]:
         """Params and MACs of the built network, plus the arch in readable form."""
-        from trainers.cost import MACS_COUNTS, count_macs, count_params
+        from trainers.cost import MACS_COUNTS, count_macs, count_params, deploy_cost
 
         model = self.build(genotype)
         size = self.input_size()
         macs = count_macs(model, size, include_bias=self.macs_include_bias)
+        deploy = deploy_cost(model, size, include_bias=self.macs_include_bias)
         info = {
             "space": self.name,
             "arch": self.format(genotype),
@@ -224,6 +225,8 @@ class Space(abc.ABC):
             "mmacs": round(macs / 1e6, 5),
             "macs_count": MACS_COUNTS + (" (bias adds included)" if self.macs_include_bias
                                          else " (no bias adds)"),
+            "deploy_params": deploy["params"],  # re-param branches merged, BN folded
+            "deploy_macs": deploy["macs"],
             "input_size": list(size),
             "options": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in self.options.items()},
