@@ -29,9 +29,22 @@ def spaces_list(args: argparse.Namespace):
         rows.append({"name": name, "description": SPACES.get(name).description,
                      "decisions": len(space.decisions()), "ops": ops,
                      "presets": sorted(space.presets()), "options": space.options})
-    return {"spaces": rows}, lambda r: format_table(
-        [{"space": s["name"], "decisions": s["decisions"], "ops": ", ".join(s["ops"]),
-          "presets": ", ".join(s["presets"]) or "-"} for s in r["spaces"]])
+    from .interop.nni import hub_rows
+
+    rows += hub_rows()  # NNI hub aliases, only when NNI is installed; decisions: null
+    return {"spaces": rows}, _render_spaces
+
+
+def _render_spaces(result: dict[str, Any]) -> str:
+    spaces = result["spaces"]
+    table = format_table(
+        [{"space": s["name"], "decisions": "-" if s["decisions"] is None else s["decisions"],
+          "ops": ", ".join(s["ops"]) or "-", "presets": ", ".join(s["presets"]) or "-"}
+         for s in spaces])
+    if any(s["decisions"] is None for s in spaces):
+        table += ("\nnni:* are NNI hub spaces (any nni:module.path:ClassName works too); their "
+                  "decisions are read when built: nas spaces describe nni:nasbench201 --sample 1")
+    return table
 
 
 def _space_options(args: argparse.Namespace) -> dict[str, Any]:

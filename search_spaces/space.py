@@ -264,7 +264,14 @@ def register_space(cls: type[Space]) -> type[Space]:
 
 
 def get_space(name: str, **options: Any) -> Space:
-    """Instantiate the registered space `name` with `options`."""
+    """Instantiate the registered space `name` with `options`.
+
+    Names starting with "nni:" are NNI model spaces (optional extra), imported only then.
+    """
+    if name.startswith("nni:"):
+        from nas.interop.nni import nni_space
+
+        return nni_space(name, options)
     from . import cells, macro  # noqa: F401  (registers the built-in spaces)
 
     return SPACES.get(name)(**options)
