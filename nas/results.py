@@ -54,7 +54,7 @@ class ResultsView:
         self.records.append(record)
         self._pareto = None
         status = record["metrics"]["status"]
-        if status in ("complete", "pruned"):  # deterministic verdicts: not worth redoing
+        if status in ("complete", "pruned"):  # verdicts not worth redoing (failures may be)
             self._by_key.setdefault(record["key"], {k: record[k] for k in
                                                     ("metrics", "worker", "started", "finished")})
         if status == "pruned":

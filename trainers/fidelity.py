@@ -37,6 +37,7 @@ from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from search_spaces.space import Space
 
+from .cost import count_params
 from .evaluators import (TRAIN_DEFAULTS, Evaluator, check_data_fits, load_training_data,
                          make_evaluator, train_config)
 from .halving import successive_halving
@@ -68,10 +69,11 @@ class _Candidate:
 
 class Ladder(Evaluator):
     """Evaluator `ladder`: options `rungs` (see trainers.rungs), `reference` (calibration
-    sample size), `grace`, `checkpoint_dir`, plus the training options of `train`."""
+    sample size), `grace`, `checkpoint_dir`, `cost` (False: params only, no MACs pass),
+    plus the training options of `train`."""
 
     defaults = {**{k: v for k, v in TRAIN_DEFAULTS.items() if k not in ("epochs", "steps")},
-                "rungs": [], "reference": 32, "grace": 5, "checkpoint_dir": ""}
+                "rungs": [], "reference": 32, "grace": 5, "checkpoint_dir": "", "cost": True}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -126,8 +128,14 @@ class Ladder(Evaluator):
         return score_proxy(rung.name, model, self._batch(space, rung.batch_size),
                            self.options["seed"])
 
+    def thresholds(self, space: Space) -> dict[int, tuple[float, int]]:
+        """(threshold, calibration sample size) by rung number, of every proxy rung that
+        precedes all training; computed once per process."""
+        if self._thresholds is None:
+            self._thresholds = self._calibrate(space)
+        return self._thresholds
+
     def _calibrate(self, space: Space) -> dict[int, tuple[float, int]]:
-        """(threshold, sample size) of every proxy rung that precedes all training."""
         thresholds: dict[int, tuple[float, int]] = {}
         if self.options["reference"] == 0:
             return thresholds
@@ -251,12 +259,13 @@ class Ladder(Evaluator):
 
         start = time.perf_counter()
         calibrated = self._thresholds is None
-        if calibrated:  # once per process, on the first candidate
-            self._thresholds = self._calibrate(space)
+        self.thresholds(space)  # once per process, on the first candidate
         model = self._build(space, genotype)
+        cost = (self.cost(space, genotype, model) if self.options["cost"] else
+                {"params": float(count_params(model))})
         with tempfile.TemporaryDirectory(prefix="nas-ladder-") as tmp:
             folder = Path(self.options["checkpoint_dir"] or tmp)
-            cand = _Candidate(genotype, model, self.cost(space, genotype, model), folder)
+            cand = _Candidate(genotype, model, cost, folder)
             if calibrated:
                 cand.timings["calibrate_s"] = time.perf_counter() - start
             try:

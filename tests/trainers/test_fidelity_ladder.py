@@ -171,3 +171,39 @@ def test_results_view_counts_pruned_apart_from_failed_and_off_the_front():
     assert (view.n_pruned, view.n_failed, view.n_finished) == (2, 2, 5)
     assert view.pareto()["front_trial_ids"] == [0]
     assert view.cached("k1")["metrics"]["status"] == "pruned" and view.cached("k2") is None
+
+
+def test_the_quickstart_config_uses_a_ladder_that_checks_out():
+    from pathlib import Path
+
+    from nas.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "quickstart.yaml")
+    assert config.evaluator.name == "ladder"
+    kinds = [r["kind"] for r in config.evaluator.options["rungs"]]
+    assert kinds[0] == "proxy" and kinds[-1] == "train"
+    space = get_space(config.space.name, **config.space.options)
+    make_evaluator(config.evaluator.name, config.evaluator.options).check(space)
+
+
+@pytest.mark.slow
+def test_a_search_with_the_ladder_records_pruned_trials(tmp_path):
+    import json
+
+    from nas.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "name: t\ntrials: 6\nworkers: 1\n"
+        "space: {name: nb201, options: {channels: 4, cells: 1, input_size: [1, 8, 8]}}\n"
+        "strategy: random\n"
+        "evaluator: {name: ladder, options: {reference: 8, rungs: [{kind: proxy, name: "
+        "synflow, keep: 0.5}, {kind: train, epochs: 1}]}}\n"
+        "objectives: [{name: accuracy}, {name: params, direction: minimize}]\n")
+    assert main(["search", "--config", str(config), "--out", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "run" / "trials.jsonl").open()]
+    statuses = {r["metrics"]["status"] for r in records}
+    assert statuses <= {"complete", "pruned"} and "complete" in statuses
+    front = json.loads((tmp_path / "run" / "pareto.json").read_text())["front_trial_ids"]
+    assert all(r["metrics"]["status"] == "complete" for r in records if r["trial_id"] in front)

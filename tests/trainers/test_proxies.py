@@ -28,7 +28,10 @@ def test_registry_holds_every_proxy_and_misses_helpfully():
 def _state(model: nn.Module):
     return ({k: v.clone() for k, v in model.state_dict().items()},
             [m.training for m in model.modules()],
-            [None if p.grad is None else p.grad.clone() for p in model.parameters()])
+            [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+            [(p.requires_grad, p.dtype, p.data_ptr()) for p in model.parameters()],
+            [b.data_ptr() for b in model.buffers()],
+            ["forward" in m.__dict__ for m in model.modules()])
 
 
 @pytest.mark.parametrize("net", sorted(ZOO))
@@ -41,6 +44,8 @@ def test_every_proxy_is_finite_deterministic_and_leaves_the_model_alone(name, ne
     next(iter(model.children())).eval()
     for p in model.parameters():
         p.grad = torch.ones_like(p)
+    for p in list(model.parameters())[:1]:  # a frozen layer stays frozen
+        p.requires_grad_(False)
     before = _state(model)
     rng = torch.get_rng_state()
     first = score_proxy(name, model, batch, seed=3)
@@ -51,7 +56,26 @@ def test_every_proxy_is_finite_deterministic_and_leaves_the_model_alone(name, ne
     assert all(torch.equal(before[0][k], after[0][k]) for k in before[0])
     assert before[1] == after[1]
     assert all(torch.equal(a, b) for a, b in zip(before[2], after[2]))
+    assert before[3:] == after[3:]
     assert torch.equal(rng, torch.get_rng_state())
+
+
+def test_scoring_restores_the_network_after_an_error():
+    from trainers.proxies._common import disable_batchnorm, scoring
+
+    model = copy.deepcopy(ZOO["nb201_conv"])
+    before = _state(model)
+    with pytest.raises(RuntimeError, match="boom"):
+        with scoring(model, train=False) as net:
+            disable_batchnorm(net).double()
+            with torch.no_grad():
+                for tensor in net.state_dict().values():
+                    tensor.abs_()
+            raise RuntimeError("boom")
+    after = _state(model)
+    assert all(torch.equal(before[0][k], after[0][k]) for k in before[0])
+    assert before[1] == after[1]
+    assert before[3:] == after[3:]
 
 
 @pytest.mark.parametrize("name", ["synflow", "snip", "grasp", "fisher", "grad_norm", "params",

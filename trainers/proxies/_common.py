@@ -1,13 +1,13 @@
-"""Shared plumbing for zero-cost proxies: scoring copies, weight layers, seeded RNG, logits.
+"""Shared plumbing for zero-cost proxies: in-place scoring with full restore, weight
+layers, seeded RNG, logits, pre-GAP features.
 
-Every proxy scores a deep copy of the network (Abdelfattah et al. 2021, ZC
-`foresight/pruners/predictive.py` scores a copy too), so the caller's weights, BN buffers,
-gradients and per-module train/eval modes are untouched.
+ZC (Abdelfattah et al. 2021, `foresight/pruners/predictive.py`) scores a deep copy; we
+score the network itself inside `scoring`, which restores weights, BN buffers, gradients
+and per-module train/eval modes afterwards, so callers see the same untouched network.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import Iterator
 
 import torch
@@ -15,7 +15,7 @@ from torch import nn
 
 from search_spaces.errors import UserError
 
-__all__ = ["NotApplicable", "Batch", "scoring_copy", "weight_layers", "disable_batchnorm",
+__all__ = ["NotApplicable", "Batch", "scoring", "weight_layers", "disable_batchnorm",
            "seeded", "logits", "cross_entropy", "feature_map", "sum_or_zero"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -25,14 +25,43 @@ class NotApplicable(UserError):
     """A proxy cannot score this network (e.g. NASWOT on a network without ReLUs)."""
 
 
-def scoring_copy(model: nn.Module, train: bool = True) -> nn.Module:
-    """A deep copy in train (or eval) mode, gradients cleared, every parameter trainable."""
-    net = copy.deepcopy(model)
-    net.train(train)
-    for p in net.parameters():
-        p.grad = None
-        p.requires_grad_(True)
-    return net
+@contextlib.contextmanager
+def scoring(model: nn.Module, train: bool = True, weight_grads: bool = True):
+    """Score `model` in place and put back everything a proxy may change.
+
+    Inside: the chosen train/eval mode, gradients cleared, parameters requiring grad only
+    when the proxy needs weight gradients (input-only backward passes are cheaper). On
+    exit, even after an error: parameter and buffer values, storages and dtypes, gradients,
+    requires_grad flags, per-module modes and instance `forward` overrides are restored.
+    This costs two copies of the weights, where a deep copy of the module tree costs far
+    more on networks of many small modules (NB201: ~0.2 s against ~0.01 s).
+    """
+    tensors = [(p, p.data, p.data.clone(), p.grad, p.requires_grad)
+               for p in model.parameters()]
+    buffers = [(m, name, b, b.clone()) for m in model.modules()
+               for name, b in m._buffers.items() if b is not None]
+    modules = [(m, m.training, m.__dict__.get("forward")) for m in model.modules()]
+    try:
+        model.train(train)
+        for p, *_ in tensors:
+            p.grad = None
+            p.requires_grad_(weight_grads)
+        yield model
+    finally:
+        with torch.no_grad():
+            for p, data, saved, grad, requires in tensors:
+                data.copy_(saved)
+                p.data, p.grad = data, grad
+                p.requires_grad_(requires)
+            for m, name, buffer, saved in buffers:
+                buffer.copy_(saved)
+                m._buffers[name] = buffer
+        for m, training, forward in modules:
+            m.training = training
+            if forward is None:
+                m.__dict__.pop("forward", None)
+            else:
+                m.forward = forward
 
 
 def weight_layers(net: nn.Module) -> list[nn.Module]:
@@ -42,13 +71,16 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
 
 
 def disable_batchnorm(net: nn.Module) -> nn.Module:
-    """Replace every BatchNorm by an identity (ZC `bn=False`; synflow, Tanaka et al. 2020)."""
-    for name, child in list(net.named_children()):
-        if isinstance(child, nn.modules.batchnorm._BatchNorm):
-            setattr(net, name, nn.Identity())
-        else:
-            disable_batchnorm(child)
+    """Make every BatchNorm an identity (ZC `bn=False`; synflow, Tanaka et al. 2020), by an
+    instance `forward` override that `scoring` removes again."""
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.forward = _identity
     return net
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 @contextlib.contextmanager

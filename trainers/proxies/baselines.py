@@ -6,7 +6,7 @@ from torch import nn
 
 from ..cost import count_macs, count_params
 from . import register_proxy
-from ._common import Batch, scoring_copy
+from ._common import Batch, scoring
 
 __all__ = ["params", "macs"]
 
@@ -20,4 +20,5 @@ def params(model: nn.Module, batch: Batch, seed: int = 0) -> float:
 @register_proxy("macs", data_free=True, citation="Abdelfattah et al. 2021 (FLOPs baseline)")
 def macs(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     """Multiply-accumulates of one sample at the batch's image shape (trainers.cost rules)."""
-    return float(count_macs(scoring_copy(model, train=False), tuple(batch[0].shape[1:])))
+    with scoring(model, train=False, weight_grads=False) as net:
+        return float(count_macs(net, tuple(batch[0].shape[1:])))

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, cross_entropy, scoring_copy, weight_layers
+from ._common import Batch, cross_entropy, scoring, weight_layers
 
 __all__ = ["score"]
 
@@ -19,8 +19,7 @@ __all__ = ["score"]
 @register_proxy("fisher", data_free=False, citation="Theis et al. 2018; Abdelfattah et al. 2021")
 def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     """Fisher-information channel saliency summed over the network (0.0 without weights)."""
-    net = scoring_copy(model)
-    layers = weight_layers(net)
+    layers = weight_layers(model)
     if not layers:
         return 0.0
     totals = {id(layer): torch.zeros((), dtype=torch.float64) for layer in layers}
@@ -40,7 +39,8 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
 
     handles = [layer.register_forward_hook(forward_hook) for layer in layers]
     try:
-        cross_entropy(net, batch).backward()
+        with scoring(model) as net:
+            cross_entropy(net, batch).backward()
     finally:
         for handle in handles:
             handle.remove()

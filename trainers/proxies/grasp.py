@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, scoring_copy, sum_or_zero
+from ._common import Batch, scoring, sum_or_zero
 from .snip import weight_grads
 
 __all__ = ["score"]
@@ -22,12 +22,14 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     ZC runs the batch forward twice (once for g, once for the Hessian-vector product); one
     forward with `create_graph` gives the same g and Hg on the same batch, at lower cost.
     """
-    weights, grads = weight_grads(scoring_copy(model), batch, create_graph=True)
-    z = _sum_tensors(g.detach().mul(g).sum() for g in grads if g.requires_grad)
-    if z is None:
-        return 0.0
-    hg = torch.autograd.grad(z, weights, allow_unused=True)
-    return sum_or_zero((-w.detach() * h).sum() for w, h in zip(weights, hg) if h is not None)
+    with scoring(model) as net:
+        weights, grads = weight_grads(net, batch, create_graph=True)
+        z = _sum_tensors(g.detach().mul(g).sum() for g in grads if g.requires_grad)
+        if z is None:
+            return 0.0
+        hg = torch.autograd.grad(z, weights, allow_unused=True)
+        return sum_or_zero((-w.detach() * h).sum() for w, h in zip(weights, hg)
+                           if h is not None)
 
 
 def _sum_tensors(terms):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, logits, scoring_copy
+from ._common import Batch, logits, scoring
 
 __all__ = ["score", "K"]
 
@@ -30,8 +30,8 @@ def _score_from_jacobian(jac: torch.Tensor) -> float:
                 citation="Mellor et al. 2020 (NASWOT v1); Abdelfattah et al. 2021 jacob_cov")
 def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     """Jacobian-correlation score of one batch (labels unused), BN in train mode."""
-    net = scoring_copy(model)
     x = batch[0].detach().clone().requires_grad_(True)
-    out = logits(net, x)
-    out.backward(torch.ones_like(out))
+    with scoring(model, weight_grads=False) as net:
+        out = logits(net, x)
+        out.backward(torch.ones_like(out))
     return _score_from_jacobian(x.grad.flatten(1))

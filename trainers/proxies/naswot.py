@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, NotApplicable, logits, scoring_copy
+from ._common import Batch, NotApplicable, logits, scoring
 
 __all__ = ["score", "relu_modules"]
 
@@ -56,8 +56,7 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     fills K; here one forward fills per-module kernels and the autograd graph decides which
     of them lie on the path, which selects the same modules at about a third of the cost.
     """
-    net = scoring_copy(model)
-    _check(net)
+    _check(model)
     kernels: list[tuple[object, torch.Tensor]] = []
     pending: dict[int, torch.Tensor] = {}
 
@@ -67,11 +66,12 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     def after(module, inputs, output):
         kernels.append((output.grad_fn, pending.pop(id(module))))
 
-    handles = [h for m in relu_modules(net) for h in
+    handles = [h for m in relu_modules(model) for h in
                (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
     try:
         x = batch[0].detach().clone().requires_grad_(True)  # a graph even without weights
-        on_path = _reachable(logits(net, x))
+        with scoring(model, weight_grads=False) as net:
+            on_path = _reachable(logits(net, x))
     finally:
         for handle in handles:
             handle.remove()

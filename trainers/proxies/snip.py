@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, cross_entropy, scoring_copy, sum_or_zero, weight_layers
+from ._common import Batch, cross_entropy, scoring, sum_or_zero, weight_layers
 
 __all__ = ["score", "weight_grads"]
 
@@ -27,5 +27,6 @@ def weight_grads(net: nn.Module, batch: Batch, create_graph: bool = False):
 @register_proxy("snip", data_free=False, citation="Lee et al. 2019; Abdelfattah et al. 2021")
 def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     """Connection sensitivity summed over all Conv/Linear weights (0.0 without weights)."""
-    weights, grads = weight_grads(scoring_copy(model), batch)
-    return sum_or_zero((w * g).abs().sum() for w, g in zip(weights, grads))
+    with scoring(model) as net:
+        weights, grads = weight_grads(net, batch)
+        return sum_or_zero((w * g).abs().sum() for w, g in zip(weights, grads))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, disable_batchnorm, logits, scoring_copy, sum_or_zero, weight_layers
+from ._common import Batch, disable_batchnorm, logits, scoring, sum_or_zero, weight_layers
 
 __all__ = ["score"]
 
@@ -23,14 +23,15 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     Eval mode (no dropout); with BN removed the mode changes nothing else (ZC uses train).
     """
     x = batch[0]
-    net = disable_batchnorm(scoring_copy(model, train=False)).double()
-    layers = weight_layers(net)
+    layers = weight_layers(model)
     if not layers:
         return 0.0
-    with torch.no_grad():
-        for tensor in net.state_dict().values():  # linearise: every tensor made positive
-            tensor.abs_()
-    ones = torch.ones(1, *x.shape[1:], dtype=torch.float64, device=x.device)
-    logits(net, ones).sum().backward()
-    return sum_or_zero((layer.weight * layer.weight.grad).abs().sum()
-                       for layer in layers if layer.weight.grad is not None)
+    with scoring(model, train=False) as net:
+        disable_batchnorm(net).double()
+        with torch.no_grad():
+            for tensor in net.state_dict().values():  # linearise: every tensor made positive
+                tensor.abs_()
+        ones = torch.ones(1, *x.shape[1:], dtype=torch.float64, device=x.device)
+        logits(net, ones).sum().backward()
+        return sum_or_zero((layer.weight * layer.weight.grad).abs().sum()
+                           for layer in layers if layer.weight.grad is not None)

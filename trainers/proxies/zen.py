@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import (Batch, NotApplicable, feature_map, has_feature_map, scoring_copy,
-                      seeded, weight_layers)
+from ._common import (Batch, NotApplicable, feature_map, has_feature_map, scoring, seeded,
+                      weight_layers)
 
 __all__ = ["score", "GAMMA_MIX"]
 
@@ -63,9 +63,8 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     _check(model)
     x = batch[0]
     for dtype in (torch.float32, torch.float64):
-        net = scoring_copy(model).to(dtype)
-        with seeded(seed, x.device):
-            _reinit(net)
+        with scoring(model, weight_grads=False) as net, seeded(seed, x.device):
+            _reinit(net.to(dtype))
             value = _zen(net, x.shape, x.device, dtype)
         if math.isfinite(value):
             return value
