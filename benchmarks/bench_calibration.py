@@ -22,19 +22,10 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from _common import proxy_batch
+from nas.cli_proxies import sample_unique
 
 FREE = ["synflow", "params", "macs", "zen"]
 DATA = ["naswot", "jacov", "snip", "grad_norm", "fisher", "grasp"]
-
-
-def sample_archs(space, n: int, seed: int) -> list:
-    rng, seen, out = np.random.default_rng(seed), set(), []
-    while len(out) < n:
-        genotype = space.sample(rng)
-        if genotype.key not in seen:
-            seen.add(genotype.key)
-            out.append(genotype)
-    return out
 
 
 def score(space, archs, names, batch, seed) -> tuple[dict, dict]:
@@ -69,7 +60,7 @@ def main() -> None:
     from search_spaces.nb201_table import accuracies, arch_index
 
     space = get_space("nb201")
-    archs = sample_archs(space, args.archs, args.seed)
+    archs = sample_unique(space, args.archs, args.seed)
     acc = [accuracies("cifar10")[arch_index(space.format(g))] for g in archs]
     runs = []
     if args.group in ("free", "all"):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from _common import timed
-from bench_calibration import sample_archs
+from nas.cli_proxies import sample_unique
 
 STEPS_PER_EPOCH, EPOCHS = 196, 200
 
@@ -58,7 +58,7 @@ def main() -> None:
     from trainers.fidelity import rank_agreement
 
     space = get_space("nb201")
-    archs = sample_archs(space, args.archs, args.seed)
+    archs = sample_unique(space, args.archs, args.seed)
     acc = np.array([accuracies("cifar10")[arch_index(space.format(g))] for g in archs])
     top10 = set(np.argsort(-acc)[:10].tolist())
     tabular = {"kind": "evaluator", "name": "tabular", "options": {"cost": False}}

@@ -16,7 +16,7 @@ from search_spaces.errors import UserError
 from .commands import _space_options
 from .tables import format_table
 
-__all__ = ["add_parser", "proxies"]
+__all__ = ["add_parser", "proxies", "sample_unique"]
 
 # the network whose accuracies the NB201 table holds (Dong & Yang 2020: C16-N5, CIFAR)
 NB201_BENCHMARK = {"channels": 16, "cells": 5, "num_classes": 10, "input_size": (3, 32, 32)}
@@ -84,7 +84,8 @@ def _check_input(space, genotype, batch) -> None:
                         f"{space.name!r}: {str(exc).splitlines()[0]}") from None
 
 
-def _sample(space, n: int, seed: int) -> list:
+def sample_unique(space, n: int, seed: int) -> list:
+    """Up to n distinct random genotypes of `space` (seeded)."""
     rng, seen, out = np.random.default_rng(seed), set(), []
     for _ in range(50 * n):
         genotype = space.sample(rng)
@@ -146,7 +147,7 @@ def proxies(args: argparse.Namespace):
     space = get_space(args.space, **_space_options(args))
     data = _dataset(args.data, space)
     batch = sample_batch(data, args.batch_size, args.seed, space.input_size())
-    genotypes = _sample(space, args.sample, args.seed)
+    genotypes = sample_unique(space, args.sample, args.seed)
     _check_input(space, genotypes[0], batch)
     probe = space.build(genotypes[0])
     for name in names:

@@ -91,16 +91,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-@torch.inference_mode()
 def measure_latency(model: nn.Module, input_size: Sequence[int], batch_size: int = 1,
                     warmup: int = 5, repeats: int = 20, device: str | torch.device | None = None,
                     fuse: bool = True) -> float:
     """Median wall-clock milliseconds of one forward pass of a (batch_size, *input_size)
     input, on the deploy (fused) form, after `warmup` untimed passes; CUDA is synchronised
     around every timed pass. `device` defaults to the model's."""
+    return _median_forward_ms(deploy_form(model, fuse)[0], input_size, batch_size, warmup,
+                              repeats, device)
+
+
+@torch.inference_mode()
+def _median_forward_ms(net: nn.Module, input_size: Sequence[int], batch_size: int,
+                       warmup: int, repeats: int, device: str | torch.device | None) -> float:
     if repeats < 1 or warmup < 0 or batch_size < 1:
         raise ValueError("measure_latency needs repeats >= 1, warmup >= 0, batch_size >= 1")
-    net = deploy_form(model, fuse)[0]
     param = next(net.parameters(), None)
     device = torch.device(device) if device is not None else (
         param.device if param is not None else torch.device("cpu"))
@@ -126,7 +131,7 @@ def cost_report(model: nn.Module, input_size: Sequence[int], batch_size: int = 1
     and arithmetic efficiency = MACs per second achieved (batch_size * MACs / latency)."""
     net, fused = deploy_form(model)
     macs = count_macs(net, input_size, include_bias=include_bias)
-    ms = measure_latency(net, input_size, batch_size, warmup, repeats, device, fuse=False)
+    ms = _median_forward_ms(net, input_size, batch_size, warmup, repeats, device)
     return {"params": float(count_params(net)), "macs": float(macs), "latency_ms": ms,
             "macs_per_s": batch_size * macs / (ms / 1000.0) if ms > 0 else math.nan,
             "batch_size": batch_size, "fused": fused}
