@@ -12,8 +12,7 @@ from typing import Any, Callable, Sequence
 
 from search_spaces.errors import UserError
 
-from . import cli_export
-from . import commands
+from . import cli_export, cli_proxies, commands
 
 __all__ = ["main", "build_parser"]
 
@@ -71,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     cli_export.add_export_parser(sub)
     cli_export.add_dashboard_parser(sub)
+    cli_proxies.add_parser(sub)
     return parser
 
 

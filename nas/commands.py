@@ -106,7 +106,8 @@ def _render_search(summary: dict[str, Any]) -> str:
     pareto = summary["pareto"]
     rows = [{"trial": r["trial_id"], **{k: _fmt(r[k]) for k in pareto["objectives"]},
              "arch": r["arch"]} for r in pareto["front"]]
-    header = (f"Search finished: {summary['trials']} trials ({summary['failed']} failed) in "
+    header = (f"Search finished: {summary['trials']} trials ({summary['failed']} failed, "
+              f"{summary.get('pruned', 0)} pruned) in "
               f"{summary['seconds']:.1f}s -> {summary['run_dir']}\n"
               f"Pareto front ({len(rows)} archs, hypervolume {pareto['hypervolume']:.6g}):")
     return header + "\n" + format_table(rows)
@@ -132,6 +133,7 @@ def status(args: argparse.Namespace):
     result = {"run_dir": str(store.dir), "name": config.name, "space": config.space.name,
               "strategy": config.strategy.name, "trials_target": config.trials,
               "done": view.n_finished - view.n_failed, "failed": view.n_failed,
+              "pruned": view.n_pruned,
               "running": len(state.get("pending", {})), "front_size":
               len(pareto["front_trial_ids"]), "hypervolume": pareto["hypervolume"],
               "reference": pareto["reference"], "objectives": pareto["objectives"]}

@@ -22,7 +22,8 @@ def _frozen(record: Mapping[str, Any], objectives: Sequence[Objective],
     if ok:
         merged = {**metrics["cost"], **metrics["objectives"]}
         values = [float(merged.get(o.name, float("nan"))) for o in objectives]
-    state = optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL
+    state = (optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.PRUNED
+             if metrics["status"] == "pruned" else optuna.trial.TrialState.FAIL)
     attrs = {"trial_id": record["trial_id"], "arch": record["arch"], "key": record["key"],
              "status": metrics["status"], "reason": metrics.get("reason", ""),
              **{f"cost.{k}": v for k, v in metrics["cost"].items()}}

@@ -42,7 +42,8 @@ class ResultsView:
         self.records: list[dict[str, Any]] = []
         self._by_id: dict[int, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, Any]] = {}
-        self.n_failed = 0
+        self.n_failed = 0  # failed or infeasible
+        self.n_pruned = 0  # stopped early by a fidelity ladder: finished, but not front material
         self._last_flush = time.monotonic()
         self._pareto: dict[str, Any] | None = None
 
@@ -54,10 +55,13 @@ class ResultsView:
         self.records.append(record)
         self._by_id[record["trial_id"]] = record
         self._pareto = None
-        if record["metrics"]["status"] == "complete":
+        status = record["metrics"]["status"]
+        if status in ("complete", "pruned"):  # verdicts not worth redoing (failures may be)
             self._by_key.setdefault(record["key"], {k: record[k] for k in
                                                     ("metrics", "worker", "started", "finished")})
-        else:
+        if status == "pruned":
+            self.n_pruned += 1
+        elif status != "complete":
             self.n_failed += 1
 
     def cached(self, key: str) -> dict[str, Any] | None:

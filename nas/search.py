@@ -82,6 +82,7 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
     store.log(f"{'resume' if args.resume else 'start'}: {config.to_dict()}")
     with ray_session(config.workers, config.address):
         summary = driver.run(resume=bool(args.resume))
-    store.log(f"finished: {summary.trials} trials, {summary.failed} failed")
+    store.log(f"finished: {summary.trials} trials, {summary.failed} failed, "
+              f"{driver.view.n_pruned} pruned")
     store.close()
-    return dataclasses.asdict(summary)
+    return {**dataclasses.asdict(summary), "pruned": driver.view.n_pruned}

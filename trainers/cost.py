@@ -1,4 +1,4 @@
-"""Cost metrics: parameter count and MACs (own forward-hook counter).
+"""Cost metrics: parameter count, MACs (own forward-hook counter) and latency.
 
 What counts (the NAS-Bench-201 convention, Dong & Yang 2020, xautodl `get_model_infos`):
 Conv1d/Conv2d MACs = k_h*k_w*(C_in/groups)*C_out*H_out*W_out, Linear = in*out; with
@@ -7,12 +7,17 @@ activations, pooling and additions are not counted.
 """
 from __future__ import annotations
 
+import copy
+import math
+import statistics
+import time
 from typing import Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["count_params", "count_weight_params", "count_macs", "deploy_cost", "MACS_COUNTS"]
+__all__ = ["count_params", "count_weight_params", "count_macs", "deploy_cost", "deploy_form",
+           "MACS_COUNTS", "measure_latency", "cost_report"]
 
 MACS_COUNTS = "Conv and Linear multiply-accumulates (bias adds only where stated); " \
               "BN, activations, pooling and additions are not counted"
@@ -73,12 +78,71 @@ def count_macs(model: nn.Module, input_size: Sequence[int], include_bias: bool =
     return int(total)
 
 
-def deploy_cost(model: nn.Module, input_size: Sequence[int],
-                include_bias: bool = False) -> dict[str, int]:
-    """Params and MACs of the deploy form `fuse_model(model)` (re-param branches merged,
-    BN folded; Ding et al. 2022, RepLKNet Sec. 3), next to the train-time `count_*`."""
+def deploy_form(model: nn.Module, fuse: bool = True) -> tuple[nn.Module, bool]:
+    """An eval-mode copy of `model` in its deploy form: re-parameterised branches merged and
+    BN folded by `search_spaces.reparam.fuse_model` (Ding et al. 2022, RepLKNet Sec. 3)
+    when `fuse` is set. Returns (module, fused)."""
     from search_spaces.reparam import fuse_model  # lazy: keeps cost importable on its own
 
-    deploy = fuse_model(model)
+    if not fuse:
+        return copy.deepcopy(model).eval(), False
+    return fuse_model(model).eval(), True
+
+
+def deploy_cost(model: nn.Module, input_size: Sequence[int],
+                include_bias: bool = False) -> dict[str, int]:
+    """Params and MACs of the deploy form, next to the train-time `count_*`."""
+    deploy = deploy_form(model)[0]
     return {"params": count_params(deploy),
             "macs": count_macs(deploy, input_size, include_bias)}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_latency(model: nn.Module, input_size: Sequence[int], batch_size: int = 1,
+                    warmup: int = 5, repeats: int = 20, device: str | torch.device | None = None,
+                    fuse: bool = True) -> float:
+    """Median wall-clock milliseconds of one forward pass of a (batch_size, *input_size)
+    input, on the deploy (fused) form, after `warmup` untimed passes; CUDA is synchronised
+    around every timed pass. `device` defaults to the model's."""
+    return _median_forward_ms(deploy_form(model, fuse)[0], input_size, batch_size, warmup,
+                              repeats, device)
+
+
+@torch.inference_mode()
+def _median_forward_ms(net: nn.Module, input_size: Sequence[int], batch_size: int,
+                       warmup: int, repeats: int, device: str | torch.device | None) -> float:
+    if repeats < 1 or warmup < 0 or batch_size < 1:
+        raise ValueError("measure_latency needs repeats >= 1, warmup >= 0, batch_size >= 1")
+    param = next(net.parameters(), None)
+    device = torch.device(device) if device is not None else (
+        param.device if param is not None else torch.device("cpu"))
+    net.to(device)
+    x = torch.randn(batch_size, *input_size, device=device,
+                    dtype=param.dtype if param is not None else torch.float32)
+    for _ in range(warmup):
+        net(x)
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        net(x)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return 1000.0 * statistics.median(times)
+
+
+def cost_report(model: nn.Module, input_size: Sequence[int], batch_size: int = 1,
+                device: str | torch.device | None = None, include_bias: bool = False,
+                warmup: int = 5, repeats: int = 20) -> dict[str, float | bool]:
+    """Params, MACs (per sample) and median latency (ms), all of the deploy (fused) form,
+    and arithmetic efficiency = MACs per second achieved (batch_size * MACs / latency)."""
+    net, fused = deploy_form(model)
+    macs = count_macs(net, input_size, include_bias=include_bias)
+    ms = _median_forward_ms(net, input_size, batch_size, warmup, repeats, device)
+    return {"params": float(count_params(net)), "macs": float(macs), "latency_ms": ms,
+            "macs_per_s": batch_size * macs / (ms / 1000.0) if ms > 0 else math.nan,
+            "batch_size": batch_size, "fused": fused}

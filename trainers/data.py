@@ -1,7 +1,9 @@
-"""Deterministic datasets: sklearn digits (offline, bundled), synthetic.
+"""Deterministic datasets: sklearn digits (offline, bundled), synthetic, and CIFAR-10/100
+read from the standard python-pickle batches in a folder the user points to.
 
 Every dataset is split once, by a fixed seed, into train / validation / test; search
-evaluators only ever see train and validation (the test split is held out).
+evaluators only ever see train and validation (the test split is held out). Normalisation
+statistics come from the train split only.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import torch.nn.functional as F
 
 from search_spaces.errors import UserError, unknown_choice
 
-__all__ = ["Splits", "load_dataset", "DATASETS"]
+__all__ = ["Splits", "load_dataset", "DATASETS", "fit_images", "sample_batch"]
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,63 @@ def _synthetic(seed: int, size: int | None) -> Splits:
     return _to_splits(x, y, seed, 0.2, 0.2, None, 10)
 
 
-DATASETS = {"digits": _digits, "synthetic": _synthetic}
+def _cifar10(seed: int, size: int | None, data_dir: str | None) -> Splits:
+    """CIFAR-10 (Krizhevsky 2009) from data_batch_1..5 + test_batch in `data_dir`."""
+    from .cifar import read_cifar
+
+    return read_cifar("cifar10", data_dir, seed, size)
+
+
+def _cifar100(seed: int, size: int | None, data_dir: str | None) -> Splits:
+    """CIFAR-100 (fine labels) from train + test in `data_dir`."""
+    from .cifar import read_cifar
+
+    return read_cifar("cifar100", data_dir, seed, size)
+
+
+DATASETS = {"digits": _digits, "synthetic": _synthetic, "cifar10": _cifar10,
+            "cifar100": _cifar100}
+NEEDS_DIR = ("cifar10", "cifar100")
 
 
 @functools.lru_cache(maxsize=8)
-def load_dataset(name: str, seed: int = 0, size: int | None = None) -> Splits:
-    """Load dataset `name`, split by `seed`, optionally resized to size x size."""
+def load_dataset(name: str, seed: int = 0, size: int | None = None,
+                 data_dir: str | None = None) -> Splits:
+    """Load dataset `name`, split by `seed`, optionally resized to size x size.
+
+    CIFAR-10/100 are read from `data_dir` (a folder holding the python-pickle batches).
+    """
     if name not in DATASETS:
         raise unknown_choice("dataset", name, DATASETS)
     if size is not None and not (4 <= size <= 512):
         raise UserError(f"image size must be between 4 and 512 pixels, got {size}")
+    if name in NEEDS_DIR:
+        return DATASETS[name](seed, size, data_dir)
     return DATASETS[name](seed, size)
+
+
+def fit_images(x: torch.Tensor, input_size) -> torch.Tensor:
+    """Adapt NCHW images to a network's (C, H, W): bilinear resize, and grey images
+    replicated to C channels (e.g. digits 1x8x8 -> 3x32x32). Other channel counts that
+    differ raise `UserError`."""
+    c, h, w = (int(v) for v in input_size)
+    if x.shape[1] != c:
+        if x.shape[1] != 1:
+            raise UserError(f"images have {x.shape[1]} channels but the network takes {c}; "
+                            "only 1-channel (grey) images are replicated to more channels")
+        x = x.expand(-1, c, -1, -1)
+    if tuple(x.shape[2:]) != (h, w):
+        x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
+    return x.contiguous()
+
+
+def sample_batch(data: Splits, batch_size: int, seed: int = 0,
+                 input_size=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random batch of the train split (never validation or test), fitted to
+    `input_size` when given."""
+    if batch_size < 1:
+        raise UserError(f"batch size must be at least 1, got {batch_size}")
+    generator = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(data.x_train), generator=generator)[:batch_size]
+    x = data.x_train[idx]
+    return (fit_images(x, input_size) if input_size is not None else x), data.y_train[idx]

@@ -1,7 +1,8 @@
 """Evaluators: turn (space, genotype) into one `Metrics` record.
 
 `tabular` looks up NAS-Bench-201's 200-epoch accuracy; `train` trains briefly on a real
-offline dataset. Both report cost (params, MACs). Options are validated on construction.
+offline dataset; `ladder` runs a fidelity ladder (trainers.fidelity). All report cost
+(params, MACs). Options are validated on construction.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from search_spaces.space import Space
 from .cost import count_macs, count_params
 from .metrics import Metrics
 
-__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "TabularNB201", "ShortTraining"]
+__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "TabularNB201", "ShortTraining",
+           "TRAIN_DEFAULTS", "load_training_data", "check_data_fits", "train_config"]
 
 
 class Evaluator:
@@ -88,40 +90,65 @@ class TabularNB201(Evaluator):
                        timings={"lookup_s": lookup, "total_s": time.perf_counter() - start})
 
 
+# options shared by every evaluator that trains (train, ladder)
+TRAIN_DEFAULTS = {"dataset": "digits", "data_dir": "", "image_size": 0, "epochs": 3,
+                  "steps": 0, "batch_size": 64, "optimizer": "sgd", "lr": 0.05,
+                  "momentum": 0.9, "weight_decay": 5e-4, "label_smoothing": 0.0, "seed": 0,
+                  "amp": "off", "device": "cpu"}
+
+
+def load_training_data(options: Mapping[str, Any]):
+    """The dataset named by evaluator `options` (dataset, seed, image_size, data_dir)."""
+    from .data import load_dataset
+
+    return load_dataset(options["dataset"], options["seed"], options["image_size"] or None,
+                        options["data_dir"] or None)
+
+
+def check_data_fits(space: Space, options: Mapping[str, Any]):
+    """Raise `UserError` unless the dataset's images and classes fit the space."""
+    data = load_training_data(options)
+    if tuple(space.input_size()) != data.input_size:
+        raise UserError(f"space input_size {list(space.input_size())} does not match dataset "
+                        f"{options['dataset']!r} images {list(data.input_size)}; set "
+                        "the space option input_size (or the evaluator option image_size)")
+    if getattr(space, "options", {}).get("num_classes", data.num_classes) != data.num_classes:
+        raise UserError(f"space num_classes {space.options['num_classes']} does not match "
+                        f"dataset {options['dataset']!r} ({data.num_classes} classes)")
+    return data
+
+
+def train_config(options: Mapping[str, Any], **overrides: Any):
+    """A validated `TrainConfig` from evaluator options (and per-rung overrides)."""
+    from .train import TrainConfig
+
+    merged = {**options, **overrides}
+    return TrainConfig(**{f.name: merged[f.name] for f in dataclasses.fields(TrainConfig)
+                          if f.name in merged})
+
+
 @EVALUATORS.register("train")
 class ShortTraining(Evaluator):
     """Short training on an offline dataset; objective = validation accuracy (%)."""
 
-    defaults = {"dataset": "digits", "epochs": 3, "batch_size": 64, "lr": 0.05,
-                "weight_decay": 5e-4, "label_smoothing": 0.0, "seed": 0, "image_size": 0}
+    defaults = dict(TRAIN_DEFAULTS)
 
-    def _data(self):
-        from .data import load_dataset
-
-        o = self.options
-        return load_dataset(o["dataset"], o["seed"], o["image_size"] or None)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        train_config(self.options)  # bad optimizer / amp / budget fail here, not in a worker
 
     def check(self, space: Space) -> None:
-        data = self._data()
-        if tuple(space.input_size()) != data.input_size:
-            raise UserError(f"space input_size {list(space.input_size())} does not match dataset "
-                            f"{self.options['dataset']!r} images {list(data.input_size)}; set "
-                            "the space option input_size (or the evaluator option image_size)")
-        if getattr(space, "options", {}).get("num_classes", data.num_classes) != data.num_classes:
-            raise UserError(f"space num_classes {space.options['num_classes']} does not match "
-                            f"dataset {self.options['dataset']!r} ({data.num_classes} classes)")
+        check_data_fits(space, self.options)
 
     def __call__(self, space: Space, genotype: Genotype) -> Metrics:
-        from .train import Diverged, TrainConfig, train_and_evaluate
+        import torch
+
+        from .train import Diverged, train_and_evaluate
 
         start = time.perf_counter()
         o = self.options
-        self.check(space)
-        data = self._data()
-        config = TrainConfig(**{f.name: o[f.name] for f in dataclasses.fields(TrainConfig)
-                                if f.name in o})
-        import torch
-
+        data = check_data_fits(space, o)
+        config = train_config(o)
         torch.manual_seed(o["seed"])
         model = space.build(genotype)
         cost = self.cost(space, genotype, model)
@@ -131,9 +158,17 @@ class ShortTraining(Evaluator):
             return Metrics(status="failed", reason=str(exc), cost=cost,
                            timings={"total_s": time.perf_counter() - start})
         return Metrics(objectives={"accuracy": 100.0 * result.val_accuracy},
-                       cost=cost, fidelity=float(o["epochs"]),
+                       cost=cost, fidelity=float(result.epochs),
                        timings={"train_s": result.seconds,
                                 "total_s": time.perf_counter() - start})
+
+
+@EVALUATORS.register("ladder")
+def _ladder(**options: Any) -> Evaluator:
+    """Fidelity ladder: cost -> proxy -> short training -> halving (trainers.fidelity)."""
+    from .fidelity import Ladder
+
+    return Ladder(**options)
 
 
 def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evaluator:

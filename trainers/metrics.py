@@ -5,9 +5,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["Metrics", "COMPLETE", "FAILED", "INFEASIBLE"]
+__all__ = ["Metrics", "COMPLETE", "FAILED", "INFEASIBLE", "PRUNED", "STATUSES"]
 
-COMPLETE, FAILED, INFEASIBLE = "complete", "failed", "infeasible"
+COMPLETE, FAILED, INFEASIBLE, PRUNED = "complete", "failed", "infeasible", "pruned"
+STATUSES = (COMPLETE, FAILED, INFEASIBLE, PRUNED)
 
 
 @dataclass(frozen=True)
@@ -16,8 +17,9 @@ class Metrics:
 
     objectives: what the search optimises (e.g. accuracy); cost: params, macs, latency_ms;
     timings: seconds per phase; fidelity: the budget it was measured at (e.g. epochs);
-    status: complete | failed | infeasible, with `reason` when not complete;
-    rungs: per-rung scores of a fidelity ladder.
+    status: complete | failed | infeasible | pruned (stopped early by a fidelity ladder),
+    with `reason` when not complete; only complete trials are front material;
+    rungs: per-rung scores of a fidelity ladder, keyed "<position>.<rung>" in ladder order.
     """
 
     objectives: dict[str, float] = field(default_factory=dict)
