@@ -18,7 +18,7 @@ from torch import nn
 
 __all__ = ["fuse_conv_bn", "pad_kernel", "dilated_to_dense", "merge_branches",
            "conv_from_weights", "equivalence_error", "is_fusable", "fold_sequential_bn",
-           "fuse_model", "randomize_bn_"]
+           "fuse_model", "fuse_with_report", "randomize_bn_"]
 
 
 @torch.no_grad()
@@ -151,12 +151,15 @@ def is_fusable(module: nn.Module) -> bool:
     return getattr(module, "reparam", False) is True and callable(getattr(module, "fuse", None))
 
 
-def _replace_fusable(module: nn.Module) -> None:
+def _replace_fusable(module: nn.Module) -> int:
+    merged = 0
     for name, child in list(module.named_children()):
         if is_fusable(child):
             child = child.fuse()
             setattr(module, name, child)
-        _replace_fusable(child)
+            merged += 1
+        merged += _replace_fusable(child)
+    return merged
 
 
 def _foldable(conv: nn.Module, bn: nn.Module) -> bool:
@@ -188,6 +191,17 @@ def fold_sequential_bn(model: nn.Module) -> int:
     return folded
 
 
+def fuse_with_report(model: nn.Module) -> tuple[nn.Module, dict[str, int]]:
+    """`fuse_model`, plus how many re-param modules were merged and conv-BN pairs folded."""
+    deploy = copy.deepcopy(model).eval()
+    merged = 0
+    if is_fusable(deploy):
+        deploy, merged = deploy.fuse(), 1
+    merged += _replace_fusable(deploy)
+    folded = fold_sequential_bn(deploy)
+    return deploy.eval(), {"reparam_merged": merged, "conv_bn_folded": folded}
+
+
 def fuse_model(model: nn.Module) -> nn.Module:
     """The deploy form of `model`, in eval mode; `model` itself is left untouched.
 
@@ -195,9 +209,4 @@ def fuse_model(model: nn.Module) -> nn.Module:
     result, outermost first, then BN-after-conv pairs in plain Sequentials are folded.
     Equal to `model.eval()` up to float rounding (Ding et al. 2022, RepLKNet Sec. 3).
     """
-    deploy = copy.deepcopy(model).eval()
-    if is_fusable(deploy):
-        deploy = deploy.fuse()
-    _replace_fusable(deploy)
-    fold_sequential_bn(deploy)
-    return deploy.eval()
+    return fuse_with_report(model)[0]

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from .api import export_dir, export_one, export_run
 from .formats import FORMATS, check_format, rebuild
-from .fuse import deploy_cost, fuse_conv_bn, fuse_model
+from .fuse import deploy_cost, fuse_model
 from .parity import TOLERANCE, ParityError, parity_check
 from .source import ExportSource, load_source, select_trials
 
 __all__ = ["FORMATS", "TOLERANCE", "ExportSource", "ParityError", "check_format",
-           "deploy_cost", "export_dir", "export_one", "export_run", "fuse_conv_bn",
+           "deploy_cost", "export_dir", "export_one", "export_run",
            "fuse_model", "load_source", "parity_check", "rebuild", "select_trials"]

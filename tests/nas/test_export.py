@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
-import types
 
 import pytest
 import torch
 from torch import nn
 
 from nas.dashboard.synthetic import make_synthetic_run
-from nas.export import (TOLERANCE, ParityError, export_run, fuse_conv_bn, fuse_model,
+from nas.export import (TOLERANCE, ParityError, export_run, fuse_model,
                         load_source, parity_check, select_trials)
 from nas.export.source import checkpoint_path
 from search_spaces import build
@@ -127,21 +125,19 @@ def test_conv_bn_folding_is_exact_with_real_statistics():
 def test_fusion_reports_when_nothing_was_fusable():
     fused, report = fuse_model(nn.Sequential(nn.Flatten(), nn.Linear(12, 3)))
     assert report["conv_bn_folded"] == 0 and report["note"] == "nothing was fusable"
-    assert fuse_conv_bn(nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU())) == 0
+    _, report = fuse_model(nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU()))
+    assert report["conv_bn_folded"] == 0 and report["reparam_merged"] == 0
 
 
-def test_fusion_uses_reparam_when_the_branch_has_it(monkeypatch):
-    calls = []
+def test_fusion_merges_reparam_branches():
+    from search_spaces.ops import build_op
 
-    def fake_fuse(model):
-        calls.append(model)
-        return model
-
-    monkeypatch.setitem(sys.modules, "search_spaces.reparam",
-                        types.SimpleNamespace(fuse_model=fake_fuse))
-    _, report = fuse_model(nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2)))
-    assert len(calls) == 1 and report["reparam"] == "search_spaces.reparam.fuse_model"
-    assert report["conv_bn_folded"] == 1
+    model = nn.Sequential(build_op("unireplk_k13", 8, 8), nn.ReLU()).eval()
+    _randomise_bn(model, seed=2)
+    fused, report = fuse_model(model)
+    assert report["reparam_merged"] == 1 and report["note"] == "fused"
+    x = torch.randn(2, 8, 16, 16)
+    assert torch.allclose(fused(x), model(x), atol=1e-4)
 
 
 def test_parity_failure_names_the_measured_difference():
