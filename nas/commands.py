@@ -107,19 +107,23 @@ def _fmt(value: Any) -> str:
 def status(args: argparse.Namespace):
     from .config import config_from_dict
     from .results import ResultsView
+    from .resume import pending_asks
     from .store import RunStore
 
     store = RunStore.open(args.run_dir)
     config = config_from_dict(store.config())
-    view = ResultsView(config.objectives, None)
-    for record in store.trials():
+    view = ResultsView(config.objectives, None, config.reference)
+    records = store.trials()
+    for record in records:
         view.add(record)
-    state = store.load_state() or {}
     pareto = view.pareto()
     result = {"run_dir": str(store.dir), "name": config.name, "space": config.space.name,
               "strategy": config.strategy.name, "trials_target": config.trials,
               "done": view.n_finished - view.n_failed, "failed": view.n_failed,
-              "running": len(state.get("pending", {})), "front_size":
-              len(pareto["front_trial_ids"]), "hypervolume": pareto["hypervolume"],
-              "reference": pareto["reference"], "objectives": pareto["objectives"]}
+              "infeasible": view.counts["infeasible"], "cached": view.counts["cached"],
+              "running": len(pending_asks(records, store.load_state())),
+              "front_size": len(pareto["front_trial_ids"]),
+              "hypervolume": pareto["hypervolume"], "reference": pareto["reference"],
+              "reference_fixed": pareto["reference_fixed"],
+              "objectives": pareto["objectives"]}
     return result, lambda r: "\n".join(f"{k:>14}: {json.dumps(v)}" for k, v in r.items())
