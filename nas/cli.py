@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from search_spaces.errors import UserError
 
-from . import cli_export, cli_proxies, commands
+from . import cli_benchmark, cli_export, cli_proxies, commands
 
 __all__ = ["main", "build_parser"]
 
@@ -38,19 +38,31 @@ def _spaces(sub) -> None:
     dp.set_defaults(func=commands.spaces_describe)
 
 
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer or 'auto', got {text!r}") from None
+
+
 def _search(sub) -> None:
     p = sub.add_parser("search", help="run (or resume) an architecture search")
     p.add_argument("--config", help="search config YAML (see configs/)")
     p.add_argument("--space", help="override the config's space")
     p.add_argument("--strategy", help="override the config's strategy")
     p.add_argument("--trials", type=int, help="override the number of trials")
-    p.add_argument("--workers", type=int, help="concurrent trials (default: config)")
+    p.add_argument("--workers", type=_workers,
+                   help="concurrent trials, or 'auto' for every cluster CPU (default: config)")
     p.add_argument("--address", help="Ray cluster: auto | HOST:PORT | ray://HOST:PORT")
     p.add_argument("--out", help="run folder (default results/<name>, made unique)")
     p.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
                    help="continue a killed run (its folder, or the config's)")
     p.add_argument("--seed", type=int, help="override the seed")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--progress", choices=("text", "json"), default="text",
+                   help="progress lines on stderr as text or JSON lines (default text)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object")
     p.set_defaults(func=commands.search)
 
@@ -71,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_export_parser(sub)
     cli_export.add_dashboard_parser(sub)
     cli_proxies.add_parser(sub)
+    cli_benchmark.add_parser(sub)
     return parser
 
 

@@ -29,22 +29,9 @@ def spaces_list(args: argparse.Namespace):
         rows.append({"name": name, "description": SPACES.get(name).description,
                      "decisions": len(space.decisions()), "ops": ops,
                      "presets": sorted(space.presets()), "options": space.options})
-    from .interop.nni import hub_rows
-
-    rows += hub_rows()  # NNI hub aliases, only when NNI is installed; decisions: null
-    return {"spaces": rows}, _render_spaces
-
-
-def _render_spaces(result: dict[str, Any]) -> str:
-    spaces = result["spaces"]
-    table = format_table(
-        [{"space": s["name"], "decisions": "-" if s["decisions"] is None else s["decisions"],
-          "ops": ", ".join(s["ops"]) or "-", "presets": ", ".join(s["presets"]) or "-"}
-         for s in spaces])
-    if any(s["decisions"] is None for s in spaces):
-        table += ("\nnni:* are NNI hub spaces (any nni:module.path:ClassName works too); their "
-                  "decisions are read when built: nas spaces describe nni:nasbench201 --sample 1")
-    return table
+    return {"spaces": rows}, lambda r: format_table(
+        [{"space": s["name"], "decisions": s["decisions"], "ops": ", ".join(s["ops"]),
+          "presets": ", ".join(s["presets"]) or "-"} for s in r["spaces"]])
 
 
 def _space_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,7 +94,7 @@ def _render_search(summary: dict[str, Any]) -> str:
     rows = [{"trial": r["trial_id"], **{k: _fmt(r[k]) for k in pareto["objectives"]},
              "arch": r["arch"]} for r in pareto["front"]]
     header = (f"Search finished: {summary['trials']} trials ({summary['failed']} failed, "
-              f"{summary.get('pruned', 0)} pruned) in "
+              f"{summary['pruned']} pruned) in "
               f"{summary['seconds']:.1f}s -> {summary['run_dir']}\n"
               f"Pareto front ({len(rows)} archs, hypervolume {pareto['hypervolume']:.6g}):")
     return header + "\n" + format_table(rows)
@@ -121,20 +108,24 @@ def _fmt(value: Any) -> str:
 def status(args: argparse.Namespace):
     from .config import config_from_dict
     from .results import ResultsView
+    from .resume import pending_asks
     from .store import RunStore
 
     store = RunStore.open(args.run_dir)
     config = config_from_dict(store.config())
-    view = ResultsView(config.objectives, None)
-    for record in store.trials():
+    view = ResultsView(config.objectives, None, config.reference)
+    records = store.trials()
+    for record in records:
         view.add(record)
-    state = store.load_state() or {}
     pareto = view.pareto()
     result = {"run_dir": str(store.dir), "name": config.name, "space": config.space.name,
               "strategy": config.strategy.name, "trials_target": config.trials,
               "done": view.n_finished - view.n_failed, "failed": view.n_failed,
-              "pruned": view.n_pruned,
-              "running": len(state.get("pending", {})), "front_size":
-              len(pareto["front_trial_ids"]), "hypervolume": pareto["hypervolume"],
-              "reference": pareto["reference"], "objectives": pareto["objectives"]}
+              "infeasible": view.counts["infeasible"], "pruned": view.counts["pruned"],
+              "cached": view.counts["cached"],
+              "running": len(pending_asks(records, store.load_state())),
+              "front_size": len(pareto["front_trial_ids"]),
+              "hypervolume": pareto["hypervolume"], "reference": pareto["reference"],
+              "reference_fixed": pareto["reference_fixed"],
+              "objectives": pareto["objectives"]}
     return result, lambda r: "\n".join(f"{k:>14}: {json.dumps(v)}" for k, v in r.items())

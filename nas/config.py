@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -10,9 +11,10 @@ import yaml
 
 from search_spaces.errors import UserError, unknown_choice
 
+from .constraints import Constraint, parse_constraints
 from .strategies.base import Objective
 
-__all__ = ["SearchConfig", "Component", "load_config", "config_from_dict"]
+__all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -24,29 +26,55 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """Ray resources one trial reserves (fractional GPUs share a device between trials)."""
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("num_cpus", "num_gpus"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise UserError(f"config resources.{key} must be a number >= 0, got {value!r}")
+        if self.num_cpus == 0 and self.num_gpus == 0:
+            raise UserError("config resources: a trial needs num_cpus or num_gpus above 0")
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """Everything a search needs; `nas search` flags override fields of the YAML."""
 
     name: str = "run"
     seed: int = 0
     trials: int = 20
-    workers: int = 1
+    #: concurrent trials; "auto" = every CPU of the (local or --address) cluster
+    workers: int | str = 1
     space: Component = Component("nb201")
-    strategy: Component = Component("random")
+    strategy: Component = Component("bo")
     evaluator: Component = Component("tabular")
     objectives: tuple[Objective, ...] = (Objective("accuracy", "maximize"),)
+    constraints: tuple[Constraint, ...] = ()
+    #: hypervolume reference point, one value per objective (None: derived once, then fixed)
+    reference: tuple[float, ...] | None = None
+    resources: Resources = Resources()
     out: str = "results"
     address: str | None = None
+    #: times a trial whose worker process or node died is run again before it is failed
     max_retries: int = 2
+    trial_timeout_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["objectives"] = [dataclasses.asdict(o) for o in self.objectives]
+        data["constraints"] = {c.name: c.to_dict() for c in self.constraints}
+        data["reference"] = list(self.reference) if self.reference is not None else None
         return data
 
 
-_SCALARS = {"name": str, "seed": int, "trials": int, "workers": int, "out": str,
-            "address": (str, type(None)), "max_retries": int}
+_SCALARS = {"name": str, "seed": int, "trials": int, "workers": (int, str), "out": str,
+            "address": (str, type(None)), "max_retries": int,
+            "trial_timeout_s": (int, float, type(None))}
 _COMPONENTS = ("space", "strategy", "evaluator")
 
 
@@ -82,6 +110,47 @@ def _objectives(value: Any) -> tuple[Objective, ...]:
     return tuple(result)
 
 
+def _reference(value: Any, objectives: tuple[Objective, ...]) -> tuple[float, ...] | None:
+    """A list (objective order) or a mapping objective -> value; finite numbers."""
+    if value is None:
+        return None
+    names = [o.name for o in objectives]
+    if isinstance(value, Mapping):
+        if set(value) != set(names):
+            raise UserError(f"config 'reference' must give a value for each objective {names}, "
+                            f"got {sorted(value)}")
+        value = [value[n] for n in names]
+    if not isinstance(value, list) or len(value) != len(names) or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            for v in value):
+        raise UserError(f"config 'reference' must be {len(names)} finite number(s), one per "
+                        f"objective {names}, got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def _resources(value: Any) -> Resources:
+    if not isinstance(value, Mapping) or set(value) - {"num_cpus", "num_gpus"}:
+        raise UserError("config 'resources' must be a mapping with num_cpus and/or num_gpus, "
+                        f"e.g. {{num_cpus: 1, num_gpus: 0.25}}, got {value!r}")
+    return Resources(**value)
+
+
+def _check(config: SearchConfig) -> None:
+    for key in ("trials",):
+        if getattr(config, key) < 1:
+            raise UserError(f"config key {key!r} must be at least 1, got {getattr(config, key)}")
+    if isinstance(config.workers, str) and config.workers != "auto":
+        raise UserError(f"config key 'workers' must be int or 'auto', got {config.workers!r}")
+    if isinstance(config.workers, int) and config.workers < 1:
+        raise UserError(f"config key 'workers' must be at least 1 (or 'auto'), got "
+                        f"{config.workers}")
+    if config.max_retries < 0:
+        raise UserError(f"config key 'max_retries' must be >= 0, got {config.max_retries}")
+    if config.trial_timeout_s is not None and config.trial_timeout_s <= 0:
+        raise UserError(f"config key 'trial_timeout_s' must be above 0, got "
+                        f"{config.trial_timeout_s}")
+
+
 def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
     """Validate a config mapping; unknown keys and wrong types raise `UserError`."""
     if not isinstance(data, Mapping):
@@ -95,16 +164,22 @@ def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
             kwargs[key] = _component(key, value)
         elif key == "objectives":
             kwargs[key] = _objectives(value)
+        elif key == "constraints":
+            kwargs[key] = parse_constraints(value)
+        elif key == "resources":
+            kwargs[key] = _resources(value)
+        elif key == "reference":
+            continue  # needs the objectives: read below
         elif isinstance(value, bool) or not isinstance(value, _SCALARS[key]):
             kind = _SCALARS[key]
             names = kind.__name__ if isinstance(kind, type) else "string or null"
             raise UserError(f"config key {key!r} must be {names}, got {value!r}")
         else:
-            kwargs[key] = value
+            kwargs[key] = float(value) if key == "trial_timeout_s" and value is not None else value
+    objectives = kwargs.get("objectives", SearchConfig.objectives)
+    kwargs["reference"] = _reference(data.get("reference"), objectives)
     config = SearchConfig(**kwargs)
-    for key in ("trials", "workers"):
-        if getattr(config, key) < 1:
-            raise UserError(f"config key {key!r} must be at least 1, got {getattr(config, key)}")
+    _check(config)
     return config
 
 

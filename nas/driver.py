@@ -1,8 +1,11 @@
 """The search driver: ask -> run trials as Ray tasks -> durably record -> tell.
 
-Every finished trial is appended (fsync'd) to the store before the strategy is told and
-before the next ask; strategy state and pending trials are saved after every step, so a
-killed search resumes without losing or repeating finished trials.
+Every finished trial is appended (fsync'd) to the trial log before the strategy is told
+and before anything else acts on it; the record carries the strategy asks made since the
+previous record, so the log alone replays the search (nas.resume). Up to `workers` trials
+run at once; a genotype already measured is answered from the store and one already in
+flight is asked again, so no genotype is evaluated twice. Ctrl-C (or SIGTERM) kills the
+running trials, writes a snapshot and leaves a run that `--resume` continues.
 """
 from __future__ import annotations
 
@@ -10,18 +13,24 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
 from .config import SearchConfig
+from .constraints import apply_constraints, violations
 from .progress import Progress
 from .results import ResultsView
+from .resume import restore, snapshot
+from .runner import Flight, InlineTrials, RayTrials
 from .store import RunStore
 from .strategies import make_strategy
-from .worker import build_components, evaluate_trial
+from .worker import build_components
 
 __all__ = ["Driver", "SearchSummary"]
+
+SNAPSHOT_EVERY_S = 5.0
+SNAPSHOT_MAX_SHARE = 0.05  # snapshots may take at most this share of the driver's time
+REASK_LIMIT = 20
 
 
 @dataclass
@@ -30,129 +39,143 @@ class SearchSummary:
     trials: int
     failed: int
     seconds: float
+    infeasible: int = 0
+    cached: int = 0
+    pruned: int = 0  # stopped early by a fidelity ladder: finished, never on the front
+    workers: int = 1
     pareto: dict[str, Any] = field(default_factory=dict)
 
 
 class Driver:
-    """Runs one search (fresh or resumed) against one run folder."""
+    """Runs one search (fresh or resumed) against one run folder.
 
-    def __init__(self, config: SearchConfig, store: RunStore, progress: Progress) -> None:
+    Resuming reads and checks the whole run folder in the constructor, before anything
+    is written, so a corrupted or mismatched run is refused untouched.
+    """
+
+    def __init__(self, config: SearchConfig, store: RunStore | None, progress: Progress,
+                 resume: bool = False) -> None:
         self.config, self.store, self.progress = config, store, progress
         spec = config.to_dict()
         self.task_base = {"space": spec["space"], "evaluator": spec["evaluator"], "threads": 1}
         self.space, evaluator = build_components(spec["space"], spec["evaluator"])
         evaluator.check(self.space)
         self.strategy = make_strategy(config.strategy.name, self.space, config.objectives,
-                                      config.seed, config.strategy.options)
-        self.view = ResultsView(config.objectives, self.space)
-        self.pending: dict[int, Genotype] = {}
+                                      config.seed, config.strategy.options, config.constraints)
+        self.view = ResultsView(config.objectives, self.space, config.reference)
+        self.pending: dict[int, Genotype] = {}  # asked, not yet recorded
+        self.unlogged: list[dict[str, Any]] = []  # asks since the last record
         self.next_id = 0
+        self._next_snapshot = time.monotonic() + SNAPSHOT_EVERY_S
+        self._resume_note: str | None = None
+        if resume:
+            self._restore(store.trials(repair=False), store.load_state())
 
-    # ----- state ----------------------------------------------------------------------
-    def _save_state(self) -> None:
-        self.store.save_state({
-            "strategy": self.strategy.state_dict(), "next_id": self.next_id,
-            "pending": {str(i): g.to_dict() for i, g in self.pending.items()}})
-
-    def _restore(self) -> list[tuple[int, Genotype]]:
-        """Load state and the log; tell unacked finished trials; return trials to rerun."""
-        records = self.store.trials(repair=True)
+    # ----- resume ---------------------------------------------------------------------
+    def _restore(self, records: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
+        restored = restore(self.strategy, self.space, records, state)
         for record in records:
             self.view.add(record)
-        state = self.store.load_state()
-        if state is None:
-            return []
-        self.strategy.load_state_dict(state["strategy"])
-        self.next_id = int(state["next_id"])
-        finished = {r["trial_id"]: r for r in records}
-        rerun = []
-        for tid, geno in sorted(state["pending"].items(), key=lambda kv: int(kv[0])):
-            genotype = self.space.validate(Genotype.from_dict(geno))
-            if int(tid) in finished:  # recorded, but the crash came before the tell
-                self.strategy.tell(genotype, Metrics.from_dict(finished[int(tid)]["metrics"]))
-            else:
-                self.pending[int(tid)] = genotype
-                rerun.append((int(tid), genotype))
-        self.store.log(f"resumed: {len(records)} finished, {len(rerun)} to rerun")
-        return rerun
+        self.pending, self.unlogged = dict(restored.pending), restored.unlogged
+        self.next_id = restored.next_id
+        self._resume_note = (f"resumed: {len(records)} finished, {len(self.pending)} to "
+                             f"rerun, {restored.replayed_asks} asks replayed")
+        if restored.diverged:
+            self._resume_note += f"; WARNING strategy replay diverged: {restored.diverged}"
 
-    # ----- asking -------------------------------------------------------------------------
-    def _ask(self) -> tuple[int, Genotype, dict | None]:
-        """Next trial; a genotype already finished is answered from the store, one
-        in flight is asked again (up to 20 times) rather than evaluated twice."""
-        in_flight = {g.key for g in self.pending.values()}
-        for _ in range(20):
-            genotype = self.strategy.ask()
-            if genotype.key not in in_flight:
-                break
-        tid, self.next_id = self.next_id, self.next_id + 1
-        self.pending[tid] = genotype
-        return tid, genotype, self.view.cached(genotype.key)
-
-    # ----- the loop -----------------------------------------------------------------------
-    def run(self, resume: bool = False) -> SearchSummary:
-        import ray
-
+    def _snapshot(self) -> None:
         start = time.monotonic()
-        remote = ray.remote(evaluate_trial).options(num_cpus=1,
-                                                    max_retries=self.config.max_retries)
-        rerun = self._restore() if resume else []
-        in_flight: dict[Any, tuple[int, Genotype, float]] = {}
+        self.store.save_state(snapshot(self.strategy, self.view.records, self.unlogged))
+        spent = time.monotonic() - start
+        self._next_snapshot = time.monotonic() + max(SNAPSHOT_EVERY_S,
+                                                     spent / SNAPSHOT_MAX_SHARE)
 
-        def submit(tid: int, genotype: Genotype) -> None:
-            task = {**self.task_base, "genotype": genotype.to_dict(), "trial_id": tid}
-            in_flight[remote.remote(task)] = (tid, genotype, time.time())
+    # ----- asking ---------------------------------------------------------------------
+    def _ask(self) -> tuple[int, Genotype]:
+        """Next trial; a genotype in flight is asked again (up to REASK_LIMIT times)."""
+        in_flight = {g.key for g in self.pending.values()}
+        for attempt in range(REASK_LIMIT):
+            genotype = self.strategy.ask()
+            if genotype.key not in in_flight or attempt == REASK_LIMIT - 1:
+                break
+            self.unlogged.append({"tid": None, "key": genotype.key,
+                                  "genotype": genotype.to_dict()})
+        tid, self.next_id = self.next_id, self.next_id + 1
+        self.unlogged.append({"tid": tid, "key": genotype.key, "genotype": genotype.to_dict()})
+        self.pending[tid] = genotype
+        return tid, genotype
 
-        for tid, genotype in rerun:
-            submit(tid, genotype)
+    # ----- the loop -------------------------------------------------------------------
+    def run(self, workers: int, runner: RayTrials | InlineTrials | None = None) -> SearchSummary:
+        """Drive the search to `config.trials` finished trials on the current Ray session
+        (or on `runner`, e.g. `InlineTrials` for tests)."""
+        start = time.monotonic()
+        if self._resume_note is not None:
+            self.store.trials(repair=True)  # cut a torn final line before appending
+            self.store.log(self._resume_note)
+        res = self.config.resources
+        runner = runner if runner is not None else RayTrials(
+            self.task_base, res.num_cpus, res.num_gpus, self.config.max_retries,
+            self.config.trial_timeout_s, self.store.log)
+        for tid, genotype in self.pending.items():
+            runner.submit(tid, genotype)
         try:
             while True:
-                self._fill(submit, in_flight)
-                if not in_flight:
+                self._fill(runner, workers)
+                if not len(runner):
                     break
-                ready, _ = ray.wait(list(in_flight), num_returns=1)
-                for ref in ready:
-                    tid, genotype, started = in_flight.pop(ref)
-                    self._finish(tid, genotype, self._result(ref, started), len(in_flight))
+                finished = runner.wait()
+                if finished:
+                    self._finish(finished, len(runner))
         except KeyboardInterrupt:
-            self._save_state()
-            self.store.log("interrupted; resume with `nas search --resume`")
+            runner.cancel_all()
+            self.store.log("interrupted; resume with `nas search --resume "
+                           f"{self.store.dir}`")
             raise
         finally:
+            self._snapshot()
             self.view.flush(self.store, self.config.name)
+        counts = self.view.counts
         return SearchSummary(str(self.store.dir), self.view.n_finished, self.view.n_failed,
-                             time.monotonic() - start, self.view.pareto())
+                             time.monotonic() - start, counts["infeasible"], counts["cached"],
+                             workers, self.view.pareto(), counts["pruned"])
 
-    def _fill(self, submit, in_flight: dict) -> None:
+    def _fill(self, runner: RayTrials, workers: int) -> None:
         """Ask and submit until `workers` trials run or the trial budget is spent."""
-        while (len(in_flight) < self.config.workers
+        while (len(runner) < workers
                and self.view.n_finished + len(self.pending) < self.config.trials):
-            tid, genotype, cached = self._ask()
+            tid, genotype = self._ask()
+            cached = self.view.cached(genotype.key)
             if cached is not None:
-                self._save_state()
-                self._finish(tid, genotype, {**cached, "cached": True}, len(in_flight))
-                continue
-            self._save_state()
-            submit(tid, genotype)
+                flight = Flight(tid, genotype, 0, time.time(), None)
+                self._finish([(flight, {**cached, "cached": True, "attempts": 0})], len(runner))
+            else:
+                runner.submit(tid, genotype)
 
-    def _result(self, ref, started: float) -> dict[str, Any]:
-        import ray
+    def _record(self, flight: Flight, result: dict[str, Any]) -> dict[str, Any]:
+        metrics = apply_constraints(self.config.constraints,
+                                    Metrics.from_dict(result["metrics"]))
+        record = {"trial_id": flight.tid, "key": flight.genotype.key,
+                  "genotype": flight.genotype.to_dict(),
+                  "arch": self.space.format(flight.genotype), **result,
+                  "metrics": metrics.to_dict()}
+        amounts = violations(self.config.constraints, metrics)
+        if self.config.constraints and amounts is not None:
+            record["violations"] = {c.name: v for c, v in zip(self.config.constraints, amounts)}
+        return record
 
-        try:
-            return ray.get(ref)
-        except ray.exceptions.RayError as exc:  # worker lost after all retries
-            reason = f"worker failed after {self.config.max_retries} retries: " \
-                     f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-            return {"metrics": Metrics.failed(reason).to_dict(), "worker": {},
-                    "started": started, "finished": time.time()}
-
-    def _finish(self, tid: int, genotype: Genotype, result: dict, running: int) -> None:
-        record = {"trial_id": tid, "key": genotype.key, "genotype": genotype.to_dict(),
-                  "arch": self.space.format(genotype), **result}
-        self.store.append_trial(record)  # durable before anything acts on it
-        self.strategy.tell(genotype, Metrics.from_dict(record["metrics"]))
-        del self.pending[tid]
-        self._save_state()
-        self.view.add(record)
+    def _finish(self, finished: list[tuple[Flight, dict[str, Any]]], running: int) -> None:
+        """Record a batch durably (one fsync), then tell the strategy, in order."""
+        records = [self._record(flight, result) for flight, result in finished]
+        for i, record in enumerate(records):
+            record["asks"] = self.unlogged if i == 0 else []
+            self.view.add(record)  # sets record["hypervolume"]
+        self.store.append_trials(records)  # durable before anything acts on it
+        self.unlogged = []
+        for (flight, _), record in zip(finished, records):
+            self.strategy.tell(flight.genotype, Metrics.from_dict(record["metrics"]))
+            del self.pending[flight.tid]
+            self.progress.trial(**self.view.progress_fields(record, running))
+        if time.monotonic() >= self._next_snapshot:
+            self._snapshot()
         self.view.maybe_flush(self.store, self.config.name)
-        self.progress.trial(*self.view.progress_fields(record, running))

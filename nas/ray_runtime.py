@@ -1,55 +1,137 @@
-"""Start (embedded) or join (--address) a Ray cluster, with clear errors and cleanup."""
+"""Start (embedded) or join (--address) a Ray cluster, with clear errors and cleanup.
+
+`--address` takes `auto` (the cluster `ray start` made on this machine), `HOST:PORT` (a
+head node's GCS port) or `ray://HOST:PORT` (Ray Client). A cluster that does not answer
+is reported within seconds instead of hanging. Token authentication (Ray 2.60 default for
+`ray start --head`) needs RAY_AUTH_MODE=token and the cluster's token in this process's
+environment; docs/cluster.md has the recipe.
+"""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import signal
 import socket
 from pathlib import Path
 from typing import Iterator
 
 from search_spaces.errors import UserError
 
-__all__ = ["ray_session", "PROJECT_ROOT"]
+__all__ = ["ray_session", "resolve_workers", "PROJECT_ROOT", "CONNECT_TIMEOUT_S"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _PACKAGES = ("nas", "search_spaces", "trainers")
+CONNECT_TIMEOUT_S = 20
 
 
-def _check_reachable(address: str, timeout: float = 10.0) -> None:
-    """Fail fast (not hang) when HOST:PORT does not answer."""
+# HTTP/2 client connection preface + an empty SETTINGS frame (RFC 9113, Sec. 3.4)
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_H2_SETTINGS = 0x4
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (not hang) when HOST:PORT does not answer, or answers but is not a gRPC
+    server (Ray's GCS and Ray Client ports are gRPC: they answer the HTTP/2 preface with
+    a SETTINGS frame; without this check `ray.init` retries for minutes)."""
     target = address.removeprefix("ray://")
-    if address == "auto" or ":" not in target:
+    if address == "auto":
         return
     host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--address {address!r} must be auto, HOST:PORT or ray://HOST:PORT")
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
-    except (OSError, ValueError) as exc:
+        with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+            conn.sendall(_H2_PREFACE)
+            header = conn.recv(9)
+    except socket.timeout:
+        header = b""
+    except OSError as exc:
         raise UserError(f"cannot reach Ray cluster at {address!r} ({exc}); start one with "
                         "`ray start --head` or fix --address") from None
+    if len(header) < 4 or header[3] != _H2_SETTINGS:
+        raise UserError(f"{address!r} answers but is not a Ray head (no gRPC reply within "
+                        f"{timeout:g}s); pass the GCS port `ray start --head --port` printed")
 
 
 @contextlib.contextmanager
-def ray_session(workers: int, address: str | None = None) -> Iterator[None]:
-    """An embedded local Ray with `workers` CPUs, or a connection to `address`."""
+def _deadline(seconds: int, address: str) -> Iterator[None]:
+    """Turn a connection attempt that outlives `seconds` into a UserError (main thread)."""
+    def expire(signum, frame):
+        raise TimeoutError
+
+    try:
+        previous = signal.signal(signal.SIGALRM, expire)
+    except ValueError:  # not the main thread: no alarm, rely on Ray's own timeouts
+        yield
+        return
+    signal.alarm(seconds)
+    try:
+        yield
+    except TimeoutError:
+        raise UserError(f"Ray at {address!r} did not answer within {seconds}s (is it a Ray "
+                        "head's GCS port? does it need RAY_AUTH_MODE=token and its "
+                        "token? see docs/cluster.md)") from None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def ray_session(num_cpus: int | None, address: str | None = None) -> Iterator[None]:
+    """An embedded local Ray with `num_cpus` CPUs (None: all), or a connection to
+    `address`. A Ray already initialised in this process is used as it is."""
     import ray
 
+    if address:
+        _check_reachable(address)
+    if ray.is_initialized():
+        yield
+        return
     # workers import our packages from the same tree as the driver
     paths = [str(PROJECT_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
     os.environ["PYTHONPATH"] = ":".join(dict.fromkeys(paths))
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    ray_address = os.environ.get("RAY_ADDRESS")  # ray.init sets it; put it back afterwards
     kwargs = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False,
                   configure_logging=True)
     if address:
-        _check_reachable(address)
         modules = [str(PROJECT_ROOT / p) for p in _PACKAGES]
         try:
-            ray.init(address=address, runtime_env={"py_modules": modules}, **kwargs)
+            with _deadline(CONNECT_TIMEOUT_S, address):
+                ray.init(address=address, runtime_env={"py_modules": modules}, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UserError(f"cannot connect to Ray at {address!r}: {exc}") from None
-    else:
-        ray.init(num_cpus=workers, object_store_memory=80 * 1024**2, **kwargs)
+            raise UserError(f"cannot connect to Ray at {address!r}: "
+                            f"{str(exc).strip().splitlines()[0]}") from None
+    else:  # "local": a new cluster even if RAY_ADDRESS names another one
+        ray.init(address="local", num_cpus=num_cpus, object_store_memory=80 * 1024**2,
+                 **kwargs)
     try:
         yield
     finally:
         ray.shutdown()
+        _restore_env("RAY_ADDRESS", ray_address)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def resolve_workers(workers: int | str, num_cpus: float, num_gpus: float) -> int:
+    """Concurrent trials: `workers`, or with "auto" as many as the cluster's CPUs/GPUs
+    fit; a trial no node can hold is a UserError (Ray would wait for it forever)."""
+    import ray
+
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    if not any(r.get("CPU", 0) >= num_cpus and r.get("GPU", 0) >= num_gpus for r in nodes):
+        have = ", ".join(f"{r.get('CPU', 0):g} CPU/{r.get('GPU', 0):g} GPU" for r in nodes)
+        raise UserError(f"a trial needs {num_cpus:g} CPU and {num_gpus:g} GPU but no Ray node "
+                        f"has that ({have or 'no nodes'}); lower config 'resources'")
+    if workers != "auto":
+        return int(workers)
+    total = ray.cluster_resources()
+    fits = [total.get(k, 0) / need for k, need in (("CPU", num_cpus), ("GPU", num_gpus)) if need]
+    return max(1, int(math.floor(min(fits) + 1e-9)))

@@ -1,4 +1,10 @@
-"""In-memory view of a run's finished trials: counts, cache, Pareto front, flushing."""
+"""In-memory view of a run's finished trials: counts, cache, Pareto front, flushing.
+
+Only complete trials with finite objectives reach the front; infeasible trials are stored
+and counted but kept off it. Every per-trial update is O(front size); the derived files
+(pareto.json, trials.parquet, study.db) are rewritten at most every few seconds, and less
+often when rewriting them gets slow, so their cost per trial stays small at any run size.
+"""
 from __future__ import annotations
 
 import math
@@ -8,14 +14,27 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from search_spaces.space import Space
+from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED
 
+from .front import FrontTracker
 from .optuna_mirror import mirror_to_optuna
-from .pareto import front_summary
 from .strategies.base import Objective
 
-__all__ = ["ResultsView", "objective_matrix"]
+__all__ = ["ResultsView", "objective_matrix", "objective_values"]
 
 FLUSH_EVERY_S = 2.0
+FLUSH_MAX_SHARE = 0.05  # derived files may take at most this share of the driver's time
+
+
+def objective_values(record: Mapping[str, Any],
+                     objectives: Sequence[Objective]) -> list[float] | None:
+    """Objective values of a complete trial with finite values, else None."""
+    metrics = record["metrics"]
+    if metrics["status"] != COMPLETE:
+        return None
+    merged = {**metrics["cost"], **metrics["objectives"]}
+    row = [float(merged.get(o.name, math.nan)) for o in objectives]
+    return row if all(math.isfinite(v) for v in row) else None
 
 
 def objective_matrix(records: Sequence[Mapping[str, Any]],
@@ -23,12 +42,8 @@ def objective_matrix(records: Sequence[Mapping[str, Any]],
     """(n, m) objective values of the complete trials with finite values, and their ids."""
     rows, ids = [], []
     for record in records:
-        metrics = record["metrics"]
-        if metrics["status"] != "complete":
-            continue
-        merged = {**metrics["cost"], **metrics["objectives"]}
-        row = [float(merged.get(o.name, math.nan)) for o in objectives]
-        if all(math.isfinite(v) for v in row):
+        row = objective_values(record, objectives)
+        if row is not None:
             rows.append(row)
             ids.append(record["trial_id"])
     return np.asarray(rows, dtype=float).reshape(-1, len(objectives)), ids
@@ -37,96 +52,96 @@ def objective_matrix(records: Sequence[Mapping[str, Any]],
 class ResultsView:
     """Finished trials of one run, with what progress, status and the store derive."""
 
-    def __init__(self, objectives: Sequence[Objective], space: Space) -> None:
+    def __init__(self, objectives: Sequence[Objective], space: Space | None,
+                 reference: Sequence[float] | None = None) -> None:
         self.objectives, self.space = list(objectives), space
         self.records: list[dict[str, Any]] = []
         self._by_id: dict[int, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, Any]] = {}
-        self.n_failed = 0  # failed or infeasible
-        self.n_pruned = 0  # stopped early by a fidelity ladder: finished, but not front material
-        self._last_flush = time.monotonic()
-        self._pareto: dict[str, Any] | None = None
+        self.counts = {COMPLETE: 0, FAILED: 0, INFEASIBLE: 0, PRUNED: 0, "cached": 0}
+        self.front = FrontTracker([o.direction for o in self.objectives], reference)
+        self.best: float | None = None
+        self._next_flush = time.monotonic() + FLUSH_EVERY_S
+        self._mirrored: int | None = None
 
     @property
     def n_finished(self) -> int:
         return len(self.records)
 
-    def add(self, record: dict[str, Any]) -> None:
+    @property
+    def n_failed(self) -> int:
+        return self.counts[FAILED]
+
+    def add(self, record: dict[str, Any]) -> float | None:
+        """Take one finished trial; sets and returns record["hypervolume"] (None until the
+        reference point is fixed)."""
+        status = record["metrics"]["status"]
         self.records.append(record)
         self._by_id[record["trial_id"]] = record
-        self._pareto = None
-        status = record["metrics"]["status"]
-        if status in ("complete", "pruned"):  # verdicts not worth redoing (failures may be)
+        self.counts[status] = self.counts.get(status, 0) + 1
+        self.counts["cached"] += bool(record.get("cached"))
+        if status in (COMPLETE, INFEASIBLE, PRUNED):  # verdicts: a repeat is answered from here
             self._by_key.setdefault(record["key"], {k: record[k] for k in
                                                     ("metrics", "worker", "started", "finished")})
-        if status == "pruned":
-            self.n_pruned += 1
-        elif status != "complete":
-            self.n_failed += 1
+        values = objective_values(record, self.objectives)
+        if values is not None:
+            first, sign = values[0], 1.0 if self.objectives[0].direction == "maximize" else -1.0
+            if self.best is None or sign * first > sign * self.best:
+                self.best = first
+        record["hypervolume"] = self.front.add(record["trial_id"], values, record["key"])
+        return record["hypervolume"]
 
     def cached(self, key: str) -> dict[str, Any] | None:
-        """The result of an already-evaluated genotype, if any."""
+        """The result of an already-measured genotype, if any."""
         return self._by_key.get(key)
 
     def pareto(self) -> dict[str, Any]:
-        if self._pareto is None:
-            values, ids = objective_matrix(self.records, self.objectives)
-            directions = [o.direction for o in self.objectives]
-            summary = front_summary(values, directions) if len(values) else {
-                "front_indices": [], "hypervolume": 0.0, "reference": None}
-            front = self._unique([ids[i] for i in summary["front_indices"]])
-            self._pareto = {"objectives": [o.name for o in self.objectives],
-                            "directions": directions, "front_trial_ids": front,
-                            "front": [self._front_row(t) for t in front],
-                            "hypervolume": summary["hypervolume"],
-                            "reference": summary["reference"],
-                            "n_complete": len(ids)}
-        return self._pareto
-
-    def _unique(self, trial_ids: list[int]) -> list[int]:
-        """One trial per genotype (a repeated genotype was answered from the store)."""
-        seen, unique = set(), []
-        for tid in sorted(trial_ids):
-            key = self._by_id[tid]["key"]
-            if key not in seen:
-                seen.add(key)
-                unique.append(tid)
-        return unique
+        """The summary written as pareto.json: front rows, hypervolume and its history."""
+        front = self.front
+        if front.fixed:
+            hv, reference = front.hypervolume or 0.0, front.reference
+        else:
+            hv, reference = front.provisional()
+        ids = sorted(front.front_ids)
+        return {"objectives": [o.name for o in self.objectives],
+                "directions": [o.direction for o in self.objectives],
+                "front_trial_ids": ids, "front": [self._front_row(t) for t in ids],
+                "hypervolume": hv, "reference": reference,
+                "reference_fixed": front.fixed,
+                "hypervolume_history": [[t, h] for t, h in front.history],
+                "n_complete": self.counts[COMPLETE], "n_infeasible": self.counts[INFEASIBLE]}
 
     def _front_row(self, trial_id: int) -> dict[str, Any]:
         record = self._by_id[trial_id]
-        m = record["metrics"]
+        values = objective_values(record, self.objectives)
         return {"trial_id": trial_id, "arch": record["arch"],
-                **{o.name: {**m["cost"], **m["objectives"]}[o.name] for o in self.objectives}}
+                **{o.name: v for o, v in zip(self.objectives, values)}}
 
-    def progress_fields(self, record: Mapping[str, Any], running: int):
+    def progress_fields(self, record: Mapping[str, Any], running: int) -> dict[str, Any]:
         m = record["metrics"]
-        first = self.objectives[0]
-        if m["status"] == "complete":
+        if m["status"] == COMPLETE:
             merged = {**m["cost"], **m["objectives"]}
             summary = f"trial {record['trial_id']} " + " ".join(
                 f"{o.name}={merged.get(o.name, math.nan):.4g}" for o in self.objectives)
-            if record.get("cached"):
-                summary += " (cached)"
+            summary += " (cached)" if record.get("cached") else ""
         else:
             summary = f"trial {record['trial_id']} {m['status']}: {m['reason'][:60]}"
-        values, _ = objective_matrix(self.records, [first])
-        best = "-"
-        if len(values):
-            pick = values.max() if first.direction == "maximize" else values.min()
-            best = f"{first.name}={pick:.4g}"
-        pareto = self.pareto()
-        return (self.n_finished, running, self.n_failed, summary, best,
-                len(pareto["front_trial_ids"]), pareto["hypervolume"])
+        best = f"{self.objectives[0].name}={self.best:.4g}" if self.best is not None else "-"
+        return {"done": self.n_finished, "running": running, "failed": self.n_failed,
+                "infeasible": self.counts[INFEASIBLE], "summary": summary, "best": best,
+                "front": len(self.front.front_ids), "hv": self.front.hypervolume}
 
     def maybe_flush(self, store, study_name: str) -> None:
-        if time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
+        if time.monotonic() >= self._next_flush:
             self.flush(store, study_name)
 
     def flush(self, store, study_name: str) -> None:
         """Write pareto.json, trials.parquet and the Optuna mirror from the log."""
-        self._last_flush = time.monotonic()
+        start = time.monotonic()
         store.write_json("pareto.json", self.pareto())
         if self.records:
             store.write_parquet(self.records)
-            mirror_to_optuna(store.dir, study_name, self.records, self.objectives, self.space)
+            self._mirrored = mirror_to_optuna(store.dir, study_name, self.records,
+                                              self.objectives, self.space, self._mirrored)
+        spent = time.monotonic() - start
+        self._next_flush = time.monotonic() + max(FLUSH_EVERY_S, spent / FLUSH_MAX_SHARE)

@@ -2,22 +2,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import math
+import signal
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from search_spaces.errors import UserError
 
 from .config import SearchConfig, config_from_dict, load_config
 from .driver import Driver
 from .progress import Progress
-from .ray_runtime import ray_session
+from .ray_runtime import ray_session, resolve_workers
 from .store import RunStore
 
 __all__ = ["run_search", "config_difference"]
 
-# fields that may change when a run is resumed
-RESUMABLE = ("workers", "address", "trials", "out")
+# fields that may change when a run is resumed (they do not change what is searched)
+RESUMABLE = ("workers", "address", "trials", "out", "resources", "trial_timeout_s",
+             "max_retries")
 
 
 def config_difference(saved: SearchConfig, new: SearchConfig) -> list[str]:
@@ -64,25 +69,61 @@ def _resume_target(args: argparse.Namespace) -> tuple[RunStore, SearchConfig]:
     return store, dataclasses.replace(saved, **changes)
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C: finish writing, leave a resumable run, exit 130."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _local_cpus(config: SearchConfig) -> int | None:
+    """CPUs for an embedded Ray: enough for `workers` trials (None: all, for "auto")."""
+    if config.workers == "auto":
+        return None
+    return max(1, math.ceil(config.workers * config.resources.num_cpus))
+
+
 def run_search(args: argparse.Namespace) -> dict[str, Any]:
     """Run or resume a search; returns the JSON summary."""
+    store = None
     if args.resume:
         store, config = _resume_target(args)
+    elif not args.config:
+        raise UserError("nas search needs --config FILE (e.g. configs/quickstart.yaml)")
     else:
-        if not args.config:
-            raise UserError("nas search needs --config FILE (e.g. configs/quickstart.yaml)")
         config = load_config(args.config, **_overrides(args))
-        run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
-        store = RunStore.create(run_dir, config.to_dict())
-    progress = Progress(config.trials, quiet=args.quiet)
-    driver = Driver(config, store, progress)  # validates components before Ray starts
-    progress.line(f"nas search: {config.strategy.name} on {config.space.name} with "
-                  f"{config.evaluator.name}, {config.trials} trials, {config.workers} "
-                  f"worker(s) -> {store.dir}")
-    store.log(f"{'resume' if args.resume else 'start'}: {config.to_dict()}")
-    with ray_session(config.workers, config.address):
-        summary = driver.run(resume=bool(args.resume))
-    store.log(f"finished: {summary.trials} trials, {summary.failed} failed, "
-              f"{driver.view.n_pruned} pruned")
-    store.close()
-    return {**dataclasses.asdict(summary), "pruned": driver.view.n_pruned}
+    progress = Progress(config.trials, quiet=args.quiet,
+                        fmt=getattr(args, "progress", None) or "text")
+    # checks every component (and, resuming, the whole run folder) before writing anything
+    driver = Driver(config, store, progress, resume=bool(args.resume))
+    run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
+    if store is None:
+        RunStore.ensure_new(run_dir)
+    # Ray prints worker-death notices on stdout; keep stdout for the one JSON summary
+    with _sigterm_interrupts(), contextlib.redirect_stdout(sys.stderr), \
+            ray_session(_local_cpus(config), config.address):
+        res = config.resources
+        workers = resolve_workers(config.workers, res.num_cpus, res.num_gpus)
+        if store is None:  # only now: a search that cannot start leaves no run folder
+            store = driver.store = RunStore.create(run_dir, config.to_dict())
+        progress.line(f"nas search: {config.strategy.name} on {config.space.name} with "
+                      f"{config.evaluator.name}, {config.trials} trials, {workers} "
+                      f"worker(s) -> {store.dir}")
+        store.log(f"{'resume' if args.resume else 'start'}: {config.to_dict()}")
+        try:
+            summary = driver.run(workers)
+            store.log(f"finished: {summary.trials} trials, {summary.failed} failed, "
+                      f"{summary.infeasible} infeasible")
+        finally:
+            store.close()
+    return dataclasses.asdict(summary)

@@ -2,12 +2,15 @@
 
 results/<run>/
   config.yaml      resolved config
-  trials.jsonl     source of truth: one JSON record per finished trial, fsync'd before ack
-  state.json       strategy state + pending trials (atomic replace), for resume
+  trials.jsonl     source of truth: one JSON record per finished trial, fsync'd before ack;
+                   each record also carries the strategy asks made since the previous one
+                   ("asks"), so the log alone replays the search exactly
+  state.json       periodic snapshot of the strategy (atomic replace) to make resume fast
   trials.parquet   tabular view (rewritten from the log)
   study.db         Optuna SQLite mirror (optuna-dashboard opens it)
-  pareto.json      front + hypervolume of the finished trials
+  pareto.json      front, hypervolume and its history (fixed reference point)
   events.log       human-readable event log
+Per trial the store costs one append and one fsync, whatever the run's size.
 """
 from __future__ import annotations
 
@@ -41,14 +44,21 @@ class RunStore:
     def __init__(self, run_dir: str | Path) -> None:
         self.dir = Path(run_dir)
         self._log = None
+        self._trials = None  # append handle, kept open
 
     # ----- creation and opening ---------------------------------------------------
+    @staticmethod
+    def ensure_new(run_dir: str | Path) -> None:
+        """Refuse a folder that already holds a run (before any work starts)."""
+        run_dir = Path(run_dir)
+        if (run_dir / TRIALS).exists() or (run_dir / STATE).exists():
+            raise UserError(f"run folder {str(run_dir)!r} already holds a run; pass --resume "
+                            "to continue it or choose another --out/name")
+
     @classmethod
     def create(cls, run_dir: str | Path, config: Mapping[str, Any]) -> "RunStore":
         store = cls(run_dir)
-        if (store.dir / TRIALS).exists() or (store.dir / STATE).exists():
-            raise UserError(f"run folder {str(store.dir)!r} already holds a run; pass --resume "
-                            "to continue it or choose another --out/name")
+        cls.ensure_new(store.dir)
         store.dir.mkdir(parents=True, exist_ok=True)
         (store.dir / "checkpoints").mkdir(exist_ok=True)
         _atomic_write(store.dir / CONFIG, yaml.safe_dump(dict(config), sort_keys=False))
@@ -78,11 +88,17 @@ class RunStore:
     # ----- trials -------------------------------------------------------------------
     def append_trial(self, record: Mapping[str, Any]) -> None:
         """Append one finished trial and fsync; only then may the driver act on it."""
-        line = json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n"
-        with open(self.dir / TRIALS, "a") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        self.append_trials([record])
+
+    def append_trials(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Append finished trials with one fsync for all of them (group commit)."""
+        text = "".join(json.dumps(r, separators=(",", ":"), allow_nan=True) + "\n"
+                       for r in records)
+        if self._trials is None:
+            self._trials = open(self.dir / TRIALS, "a")
+        self._trials.write(text)
+        self._trials.flush()
+        os.fsync(self._trials.fileno())
 
     def trials(self, repair: bool = False) -> list[dict[str, Any]]:
         """All finished trial records. A torn last line (crash mid-write) is dropped, and
@@ -96,9 +112,12 @@ class RunStore:
                 good_bytes += len(line) + 1
                 continue
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
+                if not isinstance(record, dict) or "trial_id" not in record:
+                    raise ValueError("not a trial record")
+                records.append(record)
                 good_bytes += len(line) + 1
-            except json.JSONDecodeError:
+            except (ValueError, UnicodeDecodeError):
                 if number == len(lines) - 1:  # unterminated last line: never acked
                     if repair:
                         with open(path, "r+b") as f:
@@ -107,6 +126,10 @@ class RunStore:
                     break
                 raise UserError(f"{path} is corrupted at line {number + 1}; refusing to "
                                 "continue (nothing was overwritten)") from None
+        else:
+            if repair and raw and not raw.endswith(b"\n"):  # whole record, newline torn off
+                with open(path, "ab") as f:
+                    f.write(b"\n")
         return records
 
     # ----- state ----------------------------------------------------------------------
@@ -118,10 +141,13 @@ class RunStore:
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:
+            state = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            state = None
+        if not isinstance(state, dict):
             raise UserError(f"{path} is corrupted; refusing to resume "
-                            "(nothing was overwritten)") from None
+                            "(nothing was overwritten)")
+        return state
 
     # ----- derived views ------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -132,7 +158,8 @@ class RunStore:
     def write_parquet(self, records: Iterable[Mapping[str, Any]]) -> Path:
         import pandas as pd
 
-        frame = pd.json_normalize(list(records), sep=".")
+        frame = pd.json_normalize([{k: v for k, v in r.items() if k != "asks"}
+                                   for r in records], sep=".")
         path = self.dir / "trials.parquet"
         tmp = path.with_suffix(".parquet.tmp")
         frame.to_parquet(tmp, index=False)
@@ -147,6 +174,8 @@ class RunStore:
         return json.loads(path.read_text()) if path.exists() else None
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        for name in ("_log", "_trials"):
+            handle = getattr(self, name)
+            if handle is not None:
+                handle.close()
+                setattr(self, name, None)

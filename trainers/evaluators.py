@@ -174,3 +174,6 @@ def _ladder(**options: Any) -> Evaluator:
 def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evaluator:
     """Build the registered evaluator `name` with validated `options`."""
     return EVALUATORS.get(name)(**dict(options or {}))
+
+
+from . import synthetic  # noqa: E402,F401  (registers the "synthetic" evaluator)

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 from search_spaces.registry import Registry
 from search_spaces.space import Space
-from trainers.metrics import Metrics
+from trainers.metrics import COMPLETE, INFEASIBLE, Metrics
+
+from ..constraints import Constraint, violations
 
 __all__ = ["Objective", "Strategy", "STRATEGIES", "make_strategy"]
 
@@ -33,16 +38,20 @@ class Strategy(abc.ABC):
     """Ask for genotypes, tell their metrics; everything needed to resume is in state_dict().
 
     Subclasses declare typed option `defaults`. Randomness is derived from (seed, number
-    of asks so far), so a strategy restored from state_dict continues exactly.
+    of asks so far), so a strategy restored from state_dict continues exactly, and a
+    fresh strategy replaying the same asks and tells makes the same asks (the driver's
+    resume relies on this). Hard `constraints` are honoured by each strategy in its own
+    way; `tell` may also receive genotypes it did not ask for (external observations).
     """
 
     name: str = ""
     defaults: dict[str, Any] = {}
 
-    def __init__(self, space: Space, objectives: Sequence[Objective], seed: int = 0,
-                 **options: Any) -> None:
+    def __init__(self, space: Space, objectives: Sequence[Objective], seed: int = 0, *,
+                 constraints: Sequence[Constraint] = (), **options: Any) -> None:
         self.space = space
         self.objectives = list(objectives)
+        self.constraints = tuple(constraints)
         self.seed = int(seed)
         self.options = self._resolve(options)
         self.n_asked = 0
@@ -64,6 +73,21 @@ class Strategy(abc.ABC):
     def values(self, metrics: Metrics) -> list[float] | None:
         """The objective values of a complete trial (None for a failed one)."""
         return [metrics.value(o.name) for o in self.objectives] if metrics.ok else None
+
+    def measured(self, metrics: Metrics) -> list[float] | None:
+        """Objective values of a complete or infeasible trial (None when not all finite)."""
+        if metrics.status not in (COMPLETE, INFEASIBLE):
+            return None
+        values = [metrics.value(o.name) for o in self.objectives]
+        return values if all(math.isfinite(v) for v in values) else None
+
+    def violations(self, metrics: Metrics) -> list[float] | None:
+        """Per-constraint violation (<= 0 satisfied), [] without constraints, None if failed."""
+        return violations(self.constraints, metrics)
+
+    def rng(self) -> np.random.Generator:
+        """The generator of the current ask, derived from (seed, n_asked)."""
+        return np.random.default_rng([self.seed, self.n_asked])
 
     @abc.abstractmethod
     def ask(self) -> Genotype:
@@ -87,9 +111,11 @@ STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
 
 
 def make_strategy(name: str, space: Space, objectives: Sequence[Objective], seed: int = 0,
-                  options: Mapping[str, Any] | None = None) -> Strategy:
+                  options: Mapping[str, Any] | None = None,
+                  constraints: Sequence[Constraint] = ()) -> Strategy:
     """Build the registered strategy `name`."""
     from . import _load_all
 
     _load_all()
-    return STRATEGIES.get(name)(space, objectives, seed, **dict(options or {}))
+    return STRATEGIES.get(name)(space, objectives, seed, constraints=constraints,
+                                **dict(options or {}))

@@ -1,7 +1,13 @@
-"""Optuna samplers (TPE; Bergstra et al. 2011, Watanabe 2023) behind our ask/tell API.
+"""Optuna samplers behind our ask/tell API: TPE (Bergstra et al. 2011; Watanabe 2023),
+NSGA-II (Deb et al. 2002), NSGA-III (Deb & Jain 2014) and GP-BO (Optuna's GPSampler).
 
-The Optuna study is in memory; state_dict() holds the trial history in ask order, and
-load_state_dict() replays it, so the next ask sees exactly the same study.
+The Optuna study is in memory. state_dict() holds every trial in ask order with its
+params, values, state and system attributes (NSGA generations, constraint values) plus
+the study's system attributes (NSGA parent caches); load_state_dict() rebuilds exactly
+that study without re-running the sampler, so the next ask sees the same study. The
+sampler is re-seeded from (seed, n_asked) on every ask. Hard constraints are set on each
+trial before it is told, as `Trial.set_constraint` does (Optuna >= 5 samplers read them
+from the trial; violation <= 0 is feasible).
 """
 from __future__ import annotations
 
@@ -15,7 +21,10 @@ from trainers.metrics import Metrics
 
 from .base import STRATEGIES, Strategy
 
-__all__ = ["OptunaStrategy", "TPEStrategy"]
+__all__ = ["OptunaStrategy", "TPEStrategy", "NSGAIIStrategy", "NSGAIIIStrategy", "GPStrategy"]
+
+_State = optuna.trial.TrialState
+_CONSTRAINTS = "constraints"  # Optuna's system-attribute prefix for constraint values
 
 
 class OptunaStrategy(Strategy):
@@ -24,17 +33,26 @@ class OptunaStrategy(Strategy):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._distributions = self.space.distributions()
-        self._history: list[dict[str, Any]] = []  # ask order: params, values, state
-        self._pending: dict[str, tuple[int, optuna.trial.Trial]] = {}
+        self._pending: dict[str, list[int]] = {}  # genotype key -> trial numbers in flight
         self._study = self._new_study()
 
     def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         raise NotImplementedError
 
+    def _set_constraints(self, number: int, metrics: Metrics) -> None:
+        """Store the violations on the trial (what `Trial.set_constraint` writes)."""
+        storage, sid = self._study._storage, self._study._study_id
+        trial_id = storage.get_trial_id_from_study_id_trial_number(sid, number)
+        for constraint, value in zip(self.constraints, self.violations(metrics)):
+            storage.set_trial_system_attr(trial_id, f"{_CONSTRAINTS}:{constraint.name}",
+                                          min(value, 1e300))
+
     def _new_study(self) -> optuna.Study:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        return optuna.create_study(directions=[o.direction for o in self.objectives],
-                                   sampler=self.make_sampler(self.seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.create_study(directions=[o.direction for o in self.objectives],
+                                       sampler=self.make_sampler(self.seed))
 
     def ask(self) -> Genotype:
         with warnings.catch_warnings():
@@ -42,37 +60,58 @@ class OptunaStrategy(Strategy):
             self._study.sampler = self.make_sampler(self.seed * 1_000_003 + self.n_asked)
             trial = self._study.ask(self._distributions)
         genotype = self.space.genotype(trial.params)
-        self._history.append({"params": dict(trial.params), "values": None, "state": "running"})
-        self._pending[genotype.key] = (len(self._history) - 1, trial)
+        self._pending.setdefault(genotype.key, []).append(trial.number)
         self.n_asked += 1
         return genotype
 
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
-        index, trial = self._pending.pop(genotype.key)
-        values = self.values(metrics)
-        state = optuna.trial.TrialState.COMPLETE if values else optuna.trial.TrialState.FAIL
-        self._study.tell(trial, values, state=state)
-        self._history[index].update(values=values, state=state.name.lower())
+        numbers = self._pending.get(genotype.key)
+        if numbers:
+            number = numbers.pop(0)
+            if not numbers:
+                del self._pending[genotype.key]
+        else:  # not asked by us: add it as an outside observation
+            number = len(self._study.get_trials(deepcopy=False))
+            self._study.add_trial(optuna.trial.create_trial(
+                params=genotype.as_mapping(), distributions=self._distributions,
+                state=_State.RUNNING))
+        values = self.measured(metrics)
+        if values is not None and self.constraints:
+            self._set_constraints(number, metrics)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._study.tell(number, values,
+                             state=_State.COMPLETE if values is not None else _State.FAIL)
 
+    # ----- state ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "history": [dict(h) for h in self._history]}
+        storage, sid = self._study._storage, self._study._study_id
+        trials = [{"params": dict(t.params), "values": t.values, "state": t.state.name,
+                   "system_attrs": dict(t.system_attrs)}
+                  for t in self._study.get_trials(deepcopy=False)]
+        return {**super().state_dict(), "trials": trials,
+                "study_system_attrs": dict(storage.get_study_system_attrs(sid))}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
-        self._history, self._pending = [], {}
         self._study = self._new_study()
-        for entry in state["history"]:
-            self._history.append(dict(entry))
-            if entry["state"] == "running":
-                self._study.enqueue_trial(entry["params"])
-                trial = self._study.ask(self._distributions)
-                self._pending[self.space.genotype(trial.params).key] = (
-                    len(self._history) - 1, trial)
-                continue
-            done = optuna.trial.TrialState[entry["state"].upper()]
+        self._pending = {}
+        storage, sid = self._study._storage, self._study._study_id
+        for key, value in state["study_system_attrs"].items():
+            storage.set_study_system_attr(sid, key, value)
+        for number, entry in enumerate(state["trials"]):
+            kind = _State[entry["state"]]
             self._study.add_trial(optuna.trial.create_trial(
-                params=entry["params"], distributions=self._distributions,
-                values=entry["values"], state=done))
+                params=entry["params"], distributions=self._distributions, state=kind,
+                values=entry["values"] if kind == _State.COMPLETE else None,
+                system_attrs=entry["system_attrs"]))
+            if kind == _State.RUNNING:
+                key = self.space.genotype(entry["params"]).key
+                self._pending.setdefault(key, []).append(number)
+
+
+def _seed(seed: int) -> int:
+    return seed % 2**32
 
 
 @STRATEGIES.register("tpe")
@@ -83,6 +122,50 @@ class TPEStrategy(OptunaStrategy):
     defaults = {"n_startup_trials": 10, "multivariate": True}
 
     def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
-        return optuna.samplers.TPESampler(seed=seed % 2**32,
+        return optuna.samplers.TPESampler(seed=_seed(seed),
                                           n_startup_trials=self.options["n_startup_trials"],
                                           multivariate=self.options["multivariate"])
+
+
+@STRATEGIES.register("nsga2")
+class NSGAIIStrategy(OptunaStrategy):
+    """NSGA-II (Deb et al. 2002, IEEE TEVC 6(2)): non-dominated sorting + crowding distance,
+    constrained domination for hard constraints (Sec. IV-B)."""
+
+    name = "nsga2"
+    defaults = {"population_size": 20, "crossover_prob": 0.9}
+
+    def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.NSGAIISampler(
+            seed=_seed(seed), population_size=self.options["population_size"],
+            crossover_prob=self.options["crossover_prob"])
+
+
+@STRATEGIES.register("nsga3")
+class NSGAIIIStrategy(OptunaStrategy):
+    """NSGA-III (Deb & Jain 2014, IEEE TEVC 18(4)): reference-point niching instead of
+    crowding distance, for three or more objectives."""
+
+    name = "nsga3"
+    defaults = {"population_size": 20, "crossover_prob": 0.9, "dividing_parameter": 3}
+
+    def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.NSGAIIISampler(
+            seed=_seed(seed), population_size=self.options["population_size"],
+            crossover_prob=self.options["crossover_prob"],
+            dividing_parameter=self.options["dividing_parameter"])
+
+
+@STRATEGIES.register("gp")
+class GPStrategy(OptunaStrategy):
+    """Optuna's GPSampler (Matern-5/2 GP, log-EI; constrained EI with `constraints`).
+    Costs roughly a second per ask at a few hundred trials."""
+
+    name = "gp"
+    defaults = {"n_startup_trials": 10}
+
+    def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.GPSampler(seed=_seed(seed),
+                                         n_startup_trials=self.options["n_startup_trials"],
+                                         warn_independent_sampling=False)
+

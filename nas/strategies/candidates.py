@@ -1,0 +1,95 @@
+"""Candidate pools for acquisition maximisation over a categorical space.
+
+Genotypes are handled as choice-index rows so thousands of candidates cost microseconds;
+`Encoder.onehot` equals `Space.encode`, and the row operators match `Space.neighbours`,
+`Space.mutate` and `Space.sample` (tests check this). A pool mixes local moves around the
+best genotypes (all neighbours, two-step mutations) with uniform samples, as in BANANAS (White et al. 2021, AAAI, Sec. 4: mutations of
+the best architectures) and local-plus-global acquisition search (Wan et al. 2021,
+CASMOPOLITAN).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from search_spaces.genotype import Genotype
+from search_spaces.space import Space
+
+__all__ = ["Encoder", "candidate_pool", "neighbour_rows", "mutate_rows"]
+
+
+class Encoder:
+    """Genotype <-> choice-index row <-> one-hot row for one space."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        self.decisions = list(space.decisions())
+        self.sizes = np.array([len(d.choices) for d in self.decisions])
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+        self._index = [{c: i for i, c in enumerate(d.choices)} for d in self.decisions]
+
+    @property
+    def width(self) -> int:
+        return int(self.sizes.sum())
+
+    def row(self, genotype: Genotype) -> tuple[int, ...]:
+        """Choice indices of a genotype."""
+        values = genotype.as_mapping()
+        return tuple(idx[values[d.name]] for d, idx in zip(self.decisions, self._index))
+
+    def rows(self, genotypes: Iterable[Genotype]) -> np.ndarray:
+        return np.array([self.row(g) for g in genotypes], dtype=np.int64).reshape(
+            -1, len(self.decisions))
+
+    def onehot(self, rows: np.ndarray) -> np.ndarray:
+        """(n, width) one-hot matrix of (n, decisions) index rows, as `Space.encode`."""
+        out = np.zeros((len(rows), self.width))
+        if len(rows):
+            out[np.arange(len(rows))[:, None], self.offsets[None, :] + rows] = 1.0
+        return out
+
+    def genotype(self, row: Sequence[int]) -> Genotype:
+        return self.space.genotype({d.name: d.choices[int(i)]
+                                    for d, i in zip(self.decisions, row)})
+
+    def random_rows(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n uniform rows: what `Space.sample` draws, vectorised."""
+        return rng.integers(0, self.sizes[None, :], size=(n, len(self.sizes)))
+
+
+def neighbour_rows(encoder: Encoder, row: Sequence[int]) -> np.ndarray:
+    """Every row one decision away from `row` (the rows of `Space.neighbours`)."""
+    out = []
+    for j, size in enumerate(encoder.sizes.tolist()):
+        for choice in range(size):
+            if choice != row[j]:
+                moved = list(row)
+                moved[j] = choice
+                out.append(moved)
+    return np.array(out, dtype=np.int64).reshape(-1, len(encoder.sizes))
+
+
+def mutate_rows(encoder: Encoder, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each row with one decision changed to a different choice (`Space.mutate`, vectorised)."""
+    rows = rows.copy()
+    mutable = np.flatnonzero(encoder.sizes > 1)
+    where = mutable[rng.integers(len(mutable), size=len(rows))]
+    sizes = encoder.sizes[where]
+    shift = rng.integers(1, sizes)  # 1..size-1 steps round the choices: never the same one
+    rows[np.arange(len(rows)), where] = (rows[np.arange(len(rows)), where] + shift) % sizes
+    return rows
+
+
+def candidate_pool(encoder: Encoder, top: np.ndarray, rng: np.random.Generator,
+                   mutations: int, n_random: int, exclude: set[tuple[int, ...]]) -> np.ndarray:
+    """Unique index rows not in `exclude`: every neighbour of each `top` row, then
+    `mutations` two-step mutations of each, then `n_random` uniform rows."""
+    parts = [neighbour_rows(encoder, row) for row in top.tolist()]
+    if mutations and len(top):
+        parents = np.repeat(top, mutations, axis=0)
+        parts.append(mutate_rows(encoder, mutate_rows(encoder, parents, rng), rng))
+    parts.append(encoder.random_rows(rng, n_random))
+    found = dict.fromkeys(map(tuple, np.concatenate(parts).tolist()))
+    rows = [r for r in found if r not in exclude]
+    return np.array(rows, dtype=np.int64).reshape(-1, len(encoder.decisions))

@@ -1,0 +1,75 @@
+"""Regularized (aging) evolution (Real et al. 2019, AAAI, "Regularized Evolution for Image
+Classifier Architecture Search", Alg. 1), ask/tell and batch-friendly.
+
+The population is the `population` most recently told trials (aging: the oldest dies, not
+the worst). A child is a one-decision mutation (`Space.mutate`) of the winner of a
+tournament among `sample` random members; the winner is picked by constrained domination
+(feasible first, then Pareto rank), so the same code serves several objectives and hard
+constraints. Children are de-duplicated against every told and in-flight genotype.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from search_spaces.genotype import Genotype
+from trainers.metrics import Metrics
+
+from .base import STRATEGIES, Strategy
+from .history import History
+
+__all__ = ["RegularizedEvolution", "unseen_sample"]
+
+
+def unseen_sample(strategy: Strategy, history: History, rng: np.random.Generator,
+                  tries: int) -> Genotype:
+    """A uniform random genotype not yet asked (the last draw if `tries` all collide)."""
+    genotype = strategy.space.sample(rng)
+    for _ in range(tries - 1):
+        if history.is_new(genotype):
+            break
+        genotype = strategy.space.sample(rng)
+    return genotype
+
+
+@STRATEGIES.register("rea")
+class RegularizedEvolution(Strategy):
+    """Aging evolution: tournament of `sample` out of the last `population` told trials."""
+
+    name = "rea"
+    defaults = {"population": 20, "sample": 5, "tries": 100}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.history = History(self)
+
+    def ask(self) -> Genotype:
+        rng = self.rng()
+        self.n_asked += 1
+        members = self._population()
+        if len(members) < self.options["population"]:
+            return self.history.asked(unseen_sample(self, self.history, rng,
+                                                    self.options["tries"]))
+        size = min(self.options["sample"], len(members))
+        contestants = [members[i] for i in rng.choice(len(members), size, replace=False)]
+        parent = self.history.observations[self.history.order(contestants)[0]].genotype
+        for _ in range(self.options["tries"]):
+            child = self.space.mutate(parent, rng)
+            if self.history.is_new(child):
+                return self.history.asked(child)
+        return self.history.asked(unseen_sample(self, self.history, rng, self.options["tries"]))
+
+    def _population(self) -> list[int]:
+        """Indices of the `population` most recently told trials that were measured."""
+        return self.history.measured()[-self.options["population"]:]
+
+    def tell(self, genotype: Genotype, metrics: Metrics) -> None:
+        self.history.told(genotype, metrics)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "history": self.history.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.history.load_state_dict(state["history"])

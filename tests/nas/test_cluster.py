@@ -1,0 +1,105 @@
+"""A real two-node Ray cluster on this machine (token auth on), searched with --address.
+
+The nodes are `ray start --block` processes in sessions of their own: teardown stops
+exactly them (SIGTERM makes `ray start --block` stop its node's processes, then anything
+left in those sessions is killed). `ray stop --force` is not used: it kills every Ray
+process of the user on the machine, including other people's searches.
+"""
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RAY = [sys.executable, "-m", "ray.scripts.scripts"]
+
+CONFIG = """
+name: cluster
+trials: 6
+workers: 2
+strategy: random
+evaluator: {name: synthetic, options: {sleep_s: 1.0}}
+"""
+
+WAIT_FOR_NODES = """
+import sys, time, ray
+ray.init(address=sys.argv[1], logging_level="ERROR")
+deadline = time.time() + 120
+while sum(n["Alive"] for n in ray.nodes()) < 2:
+    assert time.time() < deadline, "the second node never joined"
+    time.sleep(0.5)
+"""
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+def _node(env, *args):
+    return subprocess.Popen([*RAY, "start", *args, "--num-cpus", "1", "--disable-usage-stats",
+                             "--dashboard-agent-listen-port", str(_free_port()), "--block"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.getsid(int(entry)) == proc.pid:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue
+
+
+@pytest.mark.slow
+def test_search_runs_trials_on_both_nodes(tmp_path):
+    from nas.ray_runtime import _check_reachable
+
+    token = tmp_path / "token"
+    token.write_text(secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+           "PYTHONPATH": str(ROOT)}
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    nodes = [_node(env, "--head", "--port", str(port), "--include-dashboard=false")]
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _check_reachable(address, timeout=2)
+                break
+            except Exception:
+                assert time.monotonic() < deadline and nodes[0].poll() is None
+                time.sleep(1)
+        nodes.append(_node(env, "--address", address, "--resources", '{"node2": 1}'))
+        subprocess.run([sys.executable, "-c", WAIT_FOR_NODES, address], env=env, check=True,
+                       timeout=180)
+        (tmp_path / "c.yaml").write_text(CONFIG)
+        done = subprocess.run([sys.executable, "-m", "nas.cli", "search", "--config",
+                               str(tmp_path / "c.yaml"), "--address", address, "--out",
+                               str(tmp_path / "run"), "--quiet", "--json"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["trials"] == 6
+        records = [json.loads(line) for line in (tmp_path / "run" / "trials.jsonl")
+                   .read_text().splitlines()]
+        assert len({r["worker"]["node"] for r in records}) == 2
+        assert all(r["metrics"]["status"] == "complete" for r in records)
+    finally:
+        for proc in reversed(nodes):
+            _stop(proc)
