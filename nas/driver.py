@@ -41,9 +41,9 @@ class SearchSummary:
     seconds: float
     infeasible: int = 0
     cached: int = 0
-    pruned: int = 0  # stopped early by a fidelity ladder: finished, never on the front
     workers: int = 1
     pareto: dict[str, Any] = field(default_factory=dict)
+    pruned: int = 0  # stopped early by a fidelity ladder: finished, never on the front
 
 
 class Driver:
