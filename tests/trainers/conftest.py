@@ -19,19 +19,19 @@ def tiny_space(**options):
 
 class RepBlock(nn.Module):
     """A RepVGG-style re-parameterisable block (Ding et al. 2021): 3x3+BN, 1x1+BN and a
-    BN identity branch in training, one 3x3 conv after `fuse()`."""
+    BN identity branch in training; `fuse()` returns the deploy form, one 3x3 conv + ReLU
+    (the `reparam` protocol of search_spaces.reparam)."""
+
+    reparam = True
 
     def __init__(self, c: int) -> None:
         super().__init__()
         self.k3 = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         self.k1 = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
         self.idn = nn.BatchNorm2d(c)
-        self.fused: nn.Conv2d | None = None
         self.act = nn.ReLU()
 
     def forward(self, x):
-        if self.fused is not None:
-            return self.act(self.fused(x))
         return self.act(self.k3(x) + self.k1(x) + self.idn(x))
 
     @staticmethod
@@ -39,17 +39,18 @@ class RepBlock(nn.Module):
         std = (bn.running_var + bn.eps).sqrt()
         return conv_w * (bn.weight / std).reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * bn.weight / std
 
-    def fuse(self) -> None:
+    def fuse(self) -> nn.Module:
         c = self.idn.num_features
         k3, b3 = self._kernel(self.k3[0].weight, self.k3[1])
         k1, b1 = self._kernel(nn.functional.pad(self.k1[0].weight, [1, 1, 1, 1]), self.k1[1])
         eye = torch.zeros(c, c, 3, 3)
         eye[range(c), range(c), 1, 1] = 1.0
         ki, bi = self._kernel(eye, self.idn)
-        self.fused = nn.Conv2d(c, c, 3, padding=1)
-        self.fused.weight.data, self.fused.bias.data = k3 + k1 + ki, b3 + b1 + bi
-        del self.k3, self.k1, self.idn
-        self.k3 = self.k1 = self.idn = None
+        conv = nn.Conv2d(c, c, 3, padding=1)
+        with torch.no_grad():
+            conv.weight.copy_(k3 + k1 + ki)
+            conv.bias.copy_(b3 + b1 + bi)
+        return nn.Sequential(conv, nn.ReLU())
 
 
 class RepNet(nn.Module):

@@ -168,7 +168,8 @@ def test_results_view_counts_pruned_apart_from_failed_and_off_the_front():
                     status=status).to_dict()
         view.add({"trial_id": i, "key": f"k{i}", "arch": "a", "metrics": m, "worker": {},
                   "started": 0, "finished": 0})
-    assert (view.n_pruned, view.n_failed, view.n_finished) == (2, 2, 5)
+    assert (view.counts["pruned"], view.n_failed, view.counts["infeasible"],
+            view.n_finished) == (2, 1, 1, 5)
     assert view.pareto()["front_trial_ids"] == [0]
     assert view.cached("k1")["metrics"]["status"] == "pruned" and view.cached("k2") is None
 

@@ -1,46 +1,27 @@
 """Latency on the deploy form, and the cost report (params, MACs, latency, MACs/s)."""
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 import torch
 
 from trainers.cost import cost_report, count_macs, deploy_form, measure_latency
 
-from .conftest import RepNet
-
-
-def _fake_reparam(monkeypatch, calls):
-    """Stand in for search_spaces.reparam (another branch): fuse every module with fuse()."""
-    def fuse_model(model):
-        calls.append(model)
-        for m in list(model.modules()):
-            if hasattr(m, "fuse") and callable(m.fuse):
-                m.fuse()
-        return model
-
-    monkeypatch.setitem(sys.modules, "search_spaces.reparam",
-                        types.SimpleNamespace(fuse_model=fuse_model))
+from .conftest import RepBlock, RepNet
 
 
 def test_latency_is_a_positive_median_and_leaves_the_model_training():
     model = RepNet().train()
     ms = measure_latency(model, (3, 8, 8), batch_size=2, warmup=1, repeats=3)
-    assert ms > 0 and model.training and model.blocks[0].fused is None
+    assert ms > 0 and model.training and isinstance(model.blocks[0], RepBlock)
 
 
-def test_deploy_form_falls_back_to_an_eval_copy_without_reparam(monkeypatch):
-    monkeypatch.setitem(sys.modules, "search_spaces.reparam", None)  # import fails
+def test_deploy_form_without_fusing_is_an_eval_copy():
     model = RepNet()
-    net, fused = deploy_form(model)
-    assert not fused and net is not model and not net.training
+    net, fused = deploy_form(model, fuse=False)
+    assert not fused and net is not model and not net.training and model.training
 
 
-def test_latency_and_cost_use_the_fused_form_when_reparam_exists(monkeypatch):
-    calls = []
-    _fake_reparam(monkeypatch, calls)
+def test_latency_and_cost_use_the_fused_form():
     torch.manual_seed(0)
     model = RepNet()
     with torch.no_grad():  # non-trivial BN statistics so fusion is a real check
@@ -48,7 +29,8 @@ def test_latency_and_cost_use_the_fused_form_when_reparam_exists(monkeypatch):
     model.eval()
     net, fused = deploy_form(model)
     x = torch.randn(2, 3, 8, 8)
-    assert fused and net.blocks[0].fused is not None and model.blocks[0].fused is None
+    assert fused and isinstance(net.blocks[0], torch.nn.Sequential)
+    assert isinstance(model.blocks[0], RepBlock)
     assert torch.allclose(net(x), model(x), atol=1e-5)
     report = cost_report(model, (3, 8, 8), warmup=1, repeats=3)
     assert report["fused"] is True
