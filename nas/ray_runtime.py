@@ -48,7 +48,9 @@ def ray_session(workers: int, address: str | None = None) -> Iterator[None]:
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise UserError(f"cannot connect to Ray at {address!r}: {exc}") from None
     else:
-        ray.init(num_cpus=workers, object_store_memory=80 * 1024**2, **kwargs)
+        # address="local": a fresh embedded cluster, never one left by `ray start`
+        ray.init(address="local", num_cpus=workers, object_store_memory=80 * 1024**2,
+                 **kwargs)
     try:
         yield
     finally:
