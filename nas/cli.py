@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from search_spaces.errors import UserError
 
-from . import commands
+from . import cli_oneshot, commands
 
 __all__ = ["main", "build_parser"]
 
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 metavar="{spaces,search,status}")
     for add in (_spaces, _search, _status):
         add(sub)
+    cli_oneshot.add_parser(sub)  # latency-table, supernet
     return parser
 
 

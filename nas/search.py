@@ -10,6 +10,7 @@ from search_spaces.errors import UserError
 
 from .config import SearchConfig, config_from_dict, load_config
 from .driver import Driver
+from .oneshot import after_search, before_search
 from .progress import Progress
 from .ray_runtime import ray_session
 from .store import RunStore
@@ -75,6 +76,7 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
         run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
         store = RunStore.create(run_dir, config.to_dict())
     progress = Progress(config.trials, quiet=args.quiet)
+    config = before_search(config, store, progress)  # one-shot: train the supernet first
     driver = Driver(config, store, progress)  # validates components before Ray starts
     progress.line(f"nas search: {config.strategy.name} on {config.space.name} with "
                   f"{config.evaluator.name}, {config.trials} trials, {config.workers} "
@@ -82,6 +84,7 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
     store.log(f"{'resume' if args.resume else 'start'}: {config.to_dict()}")
     with ray_session(config.workers, config.address):
         summary = driver.run(resume=bool(args.resume))
+        extra = after_search(config, store, progress)  # one-shot: rank agreement check
     store.log(f"finished: {summary.trials} trials, {summary.failed} failed")
     store.close()
-    return dataclasses.asdict(summary)
+    return {**dataclasses.asdict(summary), **extra}

@@ -139,3 +139,7 @@ class ShortTraining(Evaluator):
 def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evaluator:
     """Build the registered evaluator `name` with validated `options`."""
     return EVALUATORS.get(name)(**dict(options or {}))
+
+
+# evaluators defined in their own modules register on import
+from .oneshot import evaluator as _supernet_evaluator  # noqa: E402,F401  ("supernet")
