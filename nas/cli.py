@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from search_spaces.errors import UserError
 
-from . import cli_benchmark, cli_export, cli_proxies, commands
+from . import cli_benchmark, cli_export, cli_oneshot, cli_proxies, commands
 
 __all__ = ["main", "build_parser"]
 
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_dashboard_parser(sub)
     cli_proxies.add_parser(sub)
     cli_benchmark.add_parser(sub)
+    cli_oneshot.add_parser(sub)  # latency-table, supernet
     return parser
 
 

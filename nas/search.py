@@ -14,6 +14,8 @@ from search_spaces.errors import UserError
 
 from .config import SearchConfig, config_from_dict, load_config
 from .driver import Driver
+from .oneshot import after_search, before_search
+from .strategies.oneshot import ONESHOT
 from .progress import Progress
 from .ray_runtime import ray_session, resolve_workers
 from .store import RunStore
@@ -105,7 +107,8 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
     progress = Progress(config.trials, quiet=args.quiet,
                         fmt=getattr(args, "progress", None) or "text")
     # checks every component (and, resuming, the whole run folder) before writing anything
-    driver = Driver(config, store, progress, resume=bool(args.resume))
+    oneshot = config.strategy.name in ONESHOT  # the supernet trains first, inside Ray
+    driver = None if oneshot else Driver(config, store, progress, resume=bool(args.resume))
     run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
     if store is None:
         RunStore.ensure_new(run_dir)
@@ -115,15 +118,20 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
         res = config.resources
         workers = resolve_workers(config.workers, res.num_cpus, res.num_gpus)
         if store is None:  # only now: a search that cannot start leaves no run folder
-            store = driver.store = RunStore.create(run_dir, config.to_dict())
+            store = RunStore.create(run_dir, config.to_dict())
+        if oneshot:
+            config = before_search(config, store, progress)  # trains/resumes the supernet
+            driver = Driver(config, store, progress, resume=bool(args.resume))
+        driver.store = store
         progress.line(f"nas search: {config.strategy.name} on {config.space.name} with "
                       f"{config.evaluator.name}, {config.trials} trials, {workers} "
                       f"worker(s) -> {store.dir}")
         store.log(f"{'resume' if args.resume else 'start'}: {config.to_dict()}")
         try:
             summary = driver.run(workers)
+            extra = after_search(config, store, progress)  # one-shot: rank agreement
             store.log(f"finished: {summary.trials} trials, {summary.failed} failed, "
                       f"{summary.infeasible} infeasible")
         finally:
             store.close()
-    return dataclasses.asdict(summary)
+    return {**dataclasses.asdict(summary), **extra}

@@ -177,3 +177,4 @@ def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evalu
 
 
 from . import synthetic  # noqa: E402,F401  (registers the "synthetic" evaluator)
+from .oneshot import evaluator as _supernet_evaluator  # noqa: E402,F401  ("supernet")

@@ -8,7 +8,7 @@ from .base import STRATEGIES, Objective, Strategy, make_strategy
 __all__ = ["STRATEGIES", "Objective", "Strategy", "make_strategy", "list_strategies"]
 
 # Modules that register strategies; a new strategy module is added here once.
-_STRATEGY_MODULES = ("random", "optuna_samplers", "evolution", "local_search", "bo")
+_STRATEGY_MODULES = ("random", "optuna_samplers", "evolution", "local_search", "bo", "oneshot")
 
 
 def _load_all() -> None:
