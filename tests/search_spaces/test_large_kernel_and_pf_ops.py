@@ -23,14 +23,6 @@ from trainers.cost import count_params
 TOLERANCE = {torch.float64: 1e-5, torch.float32: 1e-4}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_unireplk_branch_table_is_the_published_one():
     # Ding et al. 2024, UniRepLKNet DilatedReparamBlock defaults (REFERENCES §5).
     assert UNIREPLK_BRANCHES == {

@@ -26,15 +26,6 @@ CASES = {  # name: (c_in, c_out, stride)
 TOLERANCE = {torch.float64: 1e-5, torch.float32: 1e-4}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and 2-core CI is often shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _examples() -> list[tuple[object, str]]:
     return [(entry, example) for entry in list_ops() for example in entry.examples]
 

@@ -16,14 +16,6 @@ from trainers.cost import count_macs, count_params, deploy_cost
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("k,r", [(3, 1), (3, 2), (3, 5), (5, 2), (5, 3), (7, 2), (9, 2)])
 @pytest.mark.parametrize("depthwise", [True, False], ids=["dw", "dense"])
 def test_dilated_to_dense_matches_dilated_conv(k, r, depthwise):

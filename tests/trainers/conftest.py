@@ -98,15 +98,6 @@ def zoo() -> dict[str, nn.Module]:
     return nets
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread():
-    """Tiny networks run fastest single-threaded, and the CI box is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def batch():
     g = torch.Generator().manual_seed(0)
