@@ -17,7 +17,6 @@ import json
 import time
 
 import _common  # noqa: F401  (puts this checkout on sys.path)
-import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 
