@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -40,16 +41,21 @@ def _driver(root: Path, config):
     return Driver(config, store, Progress(config.trials, quiet=True)), store
 
 
-def ours(root: Path, trials: int, inline: bool) -> float:
-    """Seconds per trial of a whole search (the trial itself takes ~0.3 ms)."""
+def ours(root: Path, trials: int, inline: bool) -> tuple[float, float]:
+    """Seconds per trial (the trial itself takes ~0.3 ms): in steady state, and for the
+    whole `run` including the final write of pareto.json, parquet and study.db."""
     driver, store = _driver(root, _config(trials))
     runner = InlineTrials(driver.task_base) if inline else None
-    driver.run(1, runner)  # includes one worker's warm-up on Ray
+    start = time.perf_counter()
+    driver.run(1, runner)
+    whole = (time.perf_counter() - start) / trials
     store.close()
-    return driver_seconds(driver) / trials
+    return driver_seconds(driver) / (trials - 1), whole
 
 
 def driver_seconds(driver) -> float:
+    """From the start of the first trial to the end of the last (the first Ray worker's
+    start-up, seconds of imports, is not per-trial overhead)."""
     records = driver.view.records
     return records[-1]["finished"] - records[0]["started"]
 
@@ -97,7 +103,8 @@ def ray_tune(root: Path, trials: int) -> float | None:
                        run_config=tune.RunConfig(storage_path=str(root / "tune"), verbose=0))
     start = time.perf_counter()
     try:
-        tuner.fit()
+        with contextlib.redirect_stdout(sys.stderr):  # Tune prints tables on stdout
+            tuner.fit()
     except Exception as exc:  # missing optional deps (e.g. pyarrow.fs, tensorboardX)
         print(f"ray tune failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return None
@@ -105,6 +112,9 @@ def ray_tune(root: Path, trials: int) -> float | None:
 
 
 def parallel_efficiency(root: Path, trials: int) -> dict:
+    warm, store = _driver(root, _config(4, workers=2, sleep_s=0.5))  # both workers warm
+    warm.run(2)
+    store.close()
     driver, store = _driver(root, _config(trials, workers=2, sleep_s=1.0))
     driver.run(2)
     store.close()
@@ -114,7 +124,8 @@ def parallel_efficiency(root: Path, trials: int) -> dict:
 
 
 def store_growth(root: Path, trials: int, window: int = 1000) -> list[dict]:
-    """Per-trial driver+store cost (no Ray, trivial trials) in windows as the run grows."""
+    """Per-trial driver+store cost (no Ray, trivial trials) in windows as the run grows:
+    wall time (includes the fsync) and this process's CPU time (immune to other load)."""
     driver, store = _driver(root, _config(trials))
     marks = []
     original = driver.progress.trial
@@ -122,16 +133,17 @@ def store_growth(root: Path, trials: int, window: int = 1000) -> list[dict]:
     def mark(**fields):
         original(**fields)
         if fields["done"] % window == 0:
-            marks.append((fields["done"], time.perf_counter()))
+            marks.append((fields["done"], time.perf_counter(), time.process_time()))
     driver.progress.trial = mark
-    start = time.perf_counter()
+    previous = (0, time.perf_counter(), time.process_time())
     driver.run(1, InlineTrials(driver.task_base))
     store.close()
-    out, previous = [], (0, start)
-    for done, at in marks:
-        out.append({"trials": done, "ms_per_trial": (at - previous[1]) / (done - previous[0])
-                    * 1e3})
-        previous = (done, at)
+    out = []
+    for done, wall, cpu in marks:
+        n = done - previous[0]
+        out.append({"trials": done, "ms_per_trial": (wall - previous[1]) / n * 1e3,
+                    "cpu_ms_per_trial": (cpu - previous[2]) / n * 1e3})
+        previous = (done, wall, cpu)
     return out
 
 
@@ -148,11 +160,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with ray_session(2):
+            ours(root, 20, inline=False)  # warm the worker
+            ray_steady, ray_whole = ours(root, args.trials, inline=False)
+            inline_steady, inline_whole = ours(root, args.trials, inline=True)
             result["overhead_ms"] = {
-                "ours (Ray + durable store)": ours(root, args.trials, inline=False) * 1e3,
-                "ours without Ray (store + bookkeeping)": ours(root, args.trials, True) * 1e3,
-                "plain Ray tasks": plain_ray(args.trials) * 1e3,
-                "plain Optuna + SQLite": plain_optuna_sqlite(root, args.trials) * 1e3,
+                "ours: Ray + durable store, steady state": ray_steady * 1e3,
+                "ours: Ray + durable store, whole run": ray_whole * 1e3,
+                "ours without Ray (store + bookkeeping)": inline_steady * 1e3,
+                "plain Ray tasks (ray.get per task)": plain_ray(args.trials) * 1e3,
+                "plain Optuna + SQLite storage": plain_optuna_sqlite(root, args.trials) * 1e3,
             }
             tune_s = ray_tune(root, args.tune_trials)
             result["overhead_ms"]["Ray Tune Tuner"] = tune_s * 1e3 if tune_s else None
@@ -171,9 +187,17 @@ def main() -> None:
     growth = result["store_growth"]
     print("store + driver cost per trial as the run grows (no Ray):")
     for row in growth:
-        print(f"  trials {row['trials'] - 999:>5}-{row['trials']:<5} {row['ms_per_trial']:6.2f} ms")
-    if len(growth) > 1:
-        print(f"  last / first window: {growth[-1]['ms_per_trial'] / growth[0]['ms_per_trial']:.2f}")
+        print(f"  trials up to {row['trials']:<6} {row['ms_per_trial']:6.2f} ms wall "
+              f"{row['cpu_ms_per_trial']:6.2f} ms CPU")
+    if len(growth) >= 4:  # the first window also pays imports and warm-up: skip it
+        rest = growth[1:]
+        half = len(rest) // 2
+
+        def mean(rows, key):
+            return sum(r[key] for r in rows) / len(rows)
+        wall = mean(rest[half:], "ms_per_trial") / mean(rest[:half], "ms_per_trial")
+        cpu = mean(rest[half:], "cpu_ms_per_trial") / mean(rest[:half], "cpu_ms_per_trial")
+        print(f"  later / earlier windows (first skipped): {wall:.2f} wall, {cpu:.2f} CPU")
 
 
 if __name__ == "__main__":

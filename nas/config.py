@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -11,7 +10,7 @@ import yaml
 
 from search_spaces.errors import UserError, unknown_choice
 
-from .constraints import Constraint, parse_constraints
+from .constraints import Constraint, as_number, parse_constraints
 from .strategies.base import Objective
 
 __all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict"]
@@ -120,12 +119,11 @@ def _reference(value: Any, objectives: tuple[Objective, ...]) -> tuple[float, ..
             raise UserError(f"config 'reference' must give a value for each objective {names}, "
                             f"got {sorted(value)}")
         value = [value[n] for n in names]
-    if not isinstance(value, list) or len(value) != len(names) or any(
-            isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
-            for v in value):
+    numbers = [as_number(v) for v in value] if isinstance(value, list) else []
+    if len(numbers) != len(names) or None in numbers:
         raise UserError(f"config 'reference' must be {len(names)} finite number(s), one per "
                         f"objective {names}, got {value!r}")
-    return tuple(float(v) for v in value)
+    return tuple(numbers)
 
 
 def _resources(value: Any) -> Resources:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from search_spaces.errors import UserError
 from trainers.metrics import COMPLETE, INFEASIBLE, Metrics
 
-__all__ = ["Constraint", "parse_constraints", "violations", "apply_constraints"]
+__all__ = ["Constraint", "parse_constraints", "violations", "apply_constraints", "as_number"]
 
 _BOUNDS = ("min", "max")
 
@@ -45,12 +45,26 @@ class Constraint:
         return {k: v for k, v in dataclasses.asdict(self).items() if k in _BOUNDS and v is not None}
 
 
+def as_number(value: Any) -> float | None:
+    """A finite float, or None. Accepts numeric strings: YAML 1.1 (PyYAML) reads `2.0e6`
+    (no sign in the exponent) as the string "2.0e6"."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def _bound(name: str, key: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = as_number(value)
+    if number is None:
         raise UserError(f"constraint {name!r}: {key!r} must be a finite number, got {value!r}")
-    return float(value)
+    return number
 
 
 def parse_constraints(data: Any) -> tuple[Constraint, ...]:

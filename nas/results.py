@@ -18,6 +18,7 @@ from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED
 
 from .front import FrontTracker
 from .optuna_mirror import mirror_to_optuna
+from .store import flat_record
 from .strategies.base import Objective
 
 __all__ = ["ResultsView", "objective_matrix", "objective_values"]
@@ -56,6 +57,7 @@ class ResultsView:
                  reference: Sequence[float] | None = None) -> None:
         self.objectives, self.space = list(objectives), space
         self.records: list[dict[str, Any]] = []
+        self._rows: list[dict[str, Any]] = []  # flattened once, for trials.parquet
         self._by_id: dict[int, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, Any]] = {}
         self.counts = {COMPLETE: 0, FAILED: 0, INFEASIBLE: 0, PRUNED: 0, "cached": 0}
@@ -89,6 +91,7 @@ class ResultsView:
             if self.best is None or sign * first > sign * self.best:
                 self.best = first
         record["hypervolume"] = self.front.add(record["trial_id"], values, record["key"])
+        self._rows.append(flat_record(record))
         return record["hypervolume"]
 
     def cached(self, key: str) -> dict[str, Any] | None:
@@ -138,9 +141,9 @@ class ResultsView:
     def flush(self, store, study_name: str) -> None:
         """Write pareto.json, trials.parquet and the Optuna mirror from the log."""
         start = time.monotonic()
-        store.write_json("pareto.json", self.pareto())
+        store.write_json("pareto.json", self.pareto(), compact=True)
         if self.records:
-            store.write_parquet(self.records)
+            store.write_parquet(self._rows, flat=True)
             self._mirrored = mirror_to_optuna(store.dir, study_name, self.records,
                                               self.objectives, self.space, self._mirrored)
         spent = time.monotonic() - start

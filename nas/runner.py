@@ -72,7 +72,7 @@ class RayTrials:
         timeout = min([poll_s, *(d - time.time() for d in deadlines)])
         refs = list(self.flights)
         ready, _ = ray.wait(refs, num_returns=1, timeout=max(timeout, 0.0))
-        if ready:  # collect everything else that is already done: one fsync for all
+        if ready and len(refs) > 1:  # collect everything else already done: one fsync
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         finished = []
         for ref in ready:

@@ -109,8 +109,8 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
     # checks every component (and, resuming, the whole run folder) before writing anything
     oneshot = config.strategy.name in ONESHOT  # the supernet trains first, inside Ray
     driver = None if oneshot else Driver(config, store, progress, resume=bool(args.resume))
-    run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
     if store is None:
+        run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
         RunStore.ensure_new(run_dir)
     # Ray prints worker-death notices on stdout; keep stdout for the one JSON summary
     with _sigterm_interrupts(), contextlib.redirect_stdout(sys.stderr), \

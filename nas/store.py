@@ -24,9 +24,22 @@ import yaml
 
 from search_spaces.errors import UserError
 
-__all__ = ["RunStore", "TRIALS", "STATE"]
+__all__ = ["RunStore", "TRIALS", "STATE", "flat_record"]
 
 TRIALS, STATE, CONFIG, EVENTS = "trials.jsonl", "state.json", "config.yaml", "events.log"
+
+
+def flat_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A trial record as one table row: nested keys joined by '.', without "asks"."""
+    row: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "asks" and not prefix:
+            continue
+        if isinstance(value, Mapping):
+            row.update(flat_record(value, f"{prefix}{key}."))
+        else:
+            row[f"{prefix}{key}"] = value
+    return row
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -155,19 +168,21 @@ class RunStore:
             self._log = open(self.dir / EVENTS, "a", buffering=1)
         self._log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}\n")
 
-    def write_parquet(self, records: Iterable[Mapping[str, Any]]) -> Path:
+    def write_parquet(self, records: Iterable[Mapping[str, Any]],
+                      flat: bool = False) -> Path:
+        """trials.parquet from trial records, or from rows already `flat_record`-ed."""
         import pandas as pd
 
-        frame = pd.json_normalize([{k: v for k, v in r.items() if k != "asks"}
-                                   for r in records], sep=".")
+        frame = pd.DataFrame(list(records) if flat else [flat_record(r) for r in records])
         path = self.dir / "trials.parquet"
         tmp = path.with_suffix(".parquet.tmp")
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
         return path
 
-    def write_json(self, name: str, data: Any) -> None:
-        _atomic_write(self.dir / name, json.dumps(data, indent=1))
+    def write_json(self, name: str, data: Any, compact: bool = False) -> None:
+        text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)
+        _atomic_write(self.dir / name, text)
 
     def read_json(self, name: str) -> Any:
         path = self.dir / name

@@ -26,15 +26,18 @@ def build_components(space: dict, evaluator: dict):
 
 
 def _worker_info() -> dict[str, Any]:
-    info = {"host": socket.gethostname(), "pid": os.getpid(), "node": ""}
-    try:
-        import ray
+    """Host, pid and Ray node of this process (fixed for its lifetime: computed once)."""
+    if "worker_info" not in _CACHE:
+        info = {"host": socket.gethostname(), "pid": os.getpid(), "node": ""}
+        try:
+            import ray
 
-        if ray.is_initialized():
-            info["node"] = ray.get_runtime_context().get_node_id()
-    except Exception:  # outside Ray (tests, inline mode)
-        pass
-    return info
+            if ray.is_initialized():
+                info["node"] = ray.get_runtime_context().get_node_id()
+        except Exception:  # outside Ray (tests, inline mode)
+            pass
+        _CACHE["worker_info"] = info
+    return dict(_CACHE["worker_info"])
 
 
 def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,13 @@ class Strategy(abc.ABC):
             resolved[key] = value
         return resolved
 
+    def require_positive(self, *keys: str) -> None:
+        """Raise `UserError` unless each named option is at least 1."""
+        for key in keys:
+            if self.options[key] < 1:
+                raise UserError(f"option {key!r} of strategy {self.name!r} must be at least 1, "
+                                f"got {self.options[key]}")
+
     def values(self, metrics: Metrics) -> list[float] | None:
         """The objective values of a complete trial (None for a failed one)."""
         return [metrics.value(o.name) for o in self.objectives] if metrics.ok else None

@@ -58,10 +58,7 @@ class BayesOpt(Strategy):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for key in ("n_init", "random", "refit_every"):
-            if self.options[key] < 1:
-                raise UserError(f"strategy option {key!r} must be at least 1, "
-                                f"got {self.options[key]}")
+        self.require_positive("n_init", "random", "refit_every")
         self.history = History(self)
         self.encoder = Encoder(self.space)
         self.thetas: dict[str, list[float]] = {}

@@ -3,9 +3,9 @@
 Genotypes are handled as choice-index rows so thousands of candidates cost microseconds;
 `Encoder.onehot` equals `Space.encode`, and the row operators match `Space.neighbours`,
 `Space.mutate` and `Space.sample` (tests check this). A pool mixes local moves around the
-best genotypes (all neighbours, two-step mutations) with uniform samples, as in BANANAS (White et al. 2021, AAAI, Sec. 4: mutations of
-the best architectures) and local-plus-global acquisition search (Wan et al. 2021,
-CASMOPOLITAN).
+best genotypes (all neighbours, two-step mutations) with uniform samples, as in BANANAS
+(White et al. 2021, AAAI, Sec. 4: mutations of the best architectures) and the
+local-plus-global acquisition search of CASMOPOLITAN (Wan et al. 2021, ICML).
 """
 from __future__ import annotations
 

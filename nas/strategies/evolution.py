@@ -42,6 +42,7 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.require_positive("population", "sample", "tries")
         self.history = History(self)
 
     def ask(self) -> Genotype:

@@ -30,6 +30,7 @@ class LocalSearch(Strategy):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.require_positive("tries")
         self.history = History(self)
         self.explored: set[str] = set()
         self.centre: str | None = None

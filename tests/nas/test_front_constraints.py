@@ -29,6 +29,7 @@ def test_constraints_parse_and_mark_infeasible():
 @pytest.mark.parametrize("data, message", [
     ({"constraints": {"params": 3}}, "mapping with 'min' and/or 'max'"),
     ({"constraints": {"params": {"max": "big"}}}, "finite number"),
+    ({"constraints": {"params": {"max": float("nan")}}}, "finite number"),
     ({"constraints": {"params": {"min": 5, "max": 1}}}, "above max"),
     ({"constraints": {"params": {"maximum": 1}}}, "'min' and/or 'max'"),
     ({"constraints": [1]}, "map metric names"),
@@ -52,8 +53,19 @@ def test_good_search_config():
         "objectives": ["accuracy", {"name": "params", "direction": "minimize"}],
         "reference": {"params": 3e6, "accuracy": 80}, "constraints": {"params": {"max": 2e6}}})
     assert config.workers == "auto" and config.reference == (80.0, 3e6)
+    # PyYAML reads 2.0e6 (no exponent sign) as a string; configs still mean the number
+    yaml_style = config_from_dict({"constraints": {"params": {"max": "2.0e6"}}})
+    assert yaml_style.constraints[0].max == 2.0e6
     assert config.resources.num_gpus == 0.25 and config.trial_timeout_s == 30.0
     assert config_from_dict(config.to_dict()) == config  # the saved config reloads
+
+
+def test_constrained_example_config_loads():
+    from nas.config import load_config
+
+    config = load_config("configs/constrained.yaml")
+    assert config.constraints == (Constraint("params", None, 1.0e6),)
+    assert config.reference == (85.0, 2.5e8) and config.strategy.name == "bo"
 
 
 def _points(n, seed=0):

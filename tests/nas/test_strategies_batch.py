@@ -6,6 +6,8 @@ import pytest
 from strategy_helpers import MULTI, SINGLE, build, drive, json_roundtrip, synthetic
 from nas.constraints import Constraint
 from nas.strategies import list_strategies
+from search_spaces import get_space, list_spaces
+from search_spaces.errors import UserError
 
 # Optuna's GP sampler costs ~1 s per ask here: keep its runs short
 STEPS = {"gp": 13}
@@ -100,3 +102,27 @@ def test_optuna_strategies_pass_constraints_to_the_sampler():
     trial = strategy._study.get_trials(deepcopy=False)[0]
     expected = evaluator(space, genotype).value("latency_ms") - 1.0
     assert trial.constraints == pytest.approx({"latency_ms": expected})
+
+
+@pytest.mark.parametrize("space_name", list_spaces())
+@pytest.mark.parametrize("name", ["bo", "rea", "local"])
+def test_ours_work_on_every_space(space_name, name):
+    from nas.strategies import make_strategy
+    from trainers.evaluators import make_evaluator
+
+    space, evaluator = get_space(space_name), make_evaluator("synthetic", {})
+    options = {"bo": {"n_init": 4}, "rea": {"population": 4}, "local": {"n_init": 4}}[name]
+    strategy = make_strategy(name, space, SINGLE, 0, options)
+    keys = []
+    for _ in range(12):
+        genotype = space.validate(strategy.ask())
+        strategy.tell(genotype, evaluator(space, genotype))
+        keys.append(genotype.key)
+    assert len(set(keys)) == 12
+
+
+@pytest.mark.parametrize("name, option", [("bo", "n_init"), ("rea", "population"),
+                                          ("rea", "sample"), ("local", "tries")])
+def test_bad_strategy_options(name, option):
+    with pytest.raises(UserError, match=f"option '{option}' of strategy '{name}' must be at"):
+        build(name, SINGLE, **{option: 0})
