@@ -9,13 +9,13 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from process_helpers import free_port, kill_session
 
 ROOT = Path(__file__).resolve().parents[2]
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]
@@ -38,32 +38,21 @@ while sum(n["Alive"] for n in ray.nodes()) < 2:
 """
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("", 0))
-        return s.getsockname()[1]
-
-
 def _node(env, *args):
     return subprocess.Popen([*RAY, "start", *args, "--num-cpus", "1", "--disable-usage-stats",
-                             "--dashboard-agent-listen-port", str(_free_port()), "--block"],
+                             "--dashboard-agent-listen-port", str(free_port()), "--block"],
                             env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
 def _stop(proc):
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # `ray start --block` stops its node's processes
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             pass
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and os.getsid(int(entry)) == proc.pid:
-                os.kill(int(entry), signal.SIGKILL)
-        except OSError:
-            continue
+    kill_session(proc.pid)
 
 
 @pytest.mark.slow
@@ -74,7 +63,7 @@ def test_search_runs_trials_on_both_nodes(tmp_path):
     token.write_text(secrets.token_hex(32))
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
            "PYTHONPATH": str(ROOT)}
-    port = _free_port()
+    port = free_port()
     address = f"127.0.0.1:{port}"
     nodes = [_node(env, "--head", "--port", str(port), "--include-dashboard=false")]
     try:

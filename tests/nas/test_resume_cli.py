@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main
+from process_helpers import free_port, kill_session
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
@@ -34,17 +35,6 @@ def _trials(run_dir):
     return [(r["trial_id"], r["key"]) for r in map(json.loads, lines)]
 
 
-def _session_pids(sid):
-    pids = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and os.getsid(int(entry)) == sid:
-                pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
-
-
 def _start(*args):
     """`nas search ...` in its own session, so everything it starts can be cleaned up."""
     return subprocess.Popen([sys.executable, "-m", "nas.cli", "search", *args, "--quiet"],
@@ -58,15 +48,6 @@ def _wait_for(run_dir, n, proc, timeout=240):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the search made no progress"
         time.sleep(0.05)
-
-
-def _kill_session(proc):
-    """Kill what is left of the session we started (Ray's agents outlive a kill -9)."""
-    for pid in _session_pids(proc.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +81,14 @@ def test_ctrl_c_then_kill_9_then_resume_equals_an_uninterrupted_run(reference, t
         assert "interrupted" in (run_dir / "events.log").read_text()
         assert (run_dir / "state.json").is_file()
     finally:
-        _kill_session(proc)
+        kill_session(proc.pid)
     proc = _start("--resume", str(run_dir))
     try:
         _wait_for(run_dir, len(_trials(run_dir)) + 3, proc)
         os.kill(proc.pid, signal.SIGKILL)  # no chance to write anything more
         proc.wait(timeout=30)
     finally:
-        _kill_session(proc)
+        kill_session(proc.pid)
     assert 3 < len(_trials(run_dir)) < len(expected)
     assert main(["search", "--resume", str(run_dir), "--quiet"]) == 0
     got = _trials(run_dir)
@@ -157,9 +138,7 @@ def test_resume_with_another_space_or_config_prints_the_difference(reference, tm
 
 def test_unreachable_address_fails_fast(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text(CONFIG)
-    with socket.socket() as free:  # a port nothing listens on
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
+    port = free_port()  # nothing listens on it
     start = time.monotonic()
     assert main(["search", "--config", str(tmp_path / "c.yaml"), "--out",
                  str(tmp_path / "run"), "--address", f"127.0.0.1:{port}"]) == 2
