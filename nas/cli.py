@@ -30,10 +30,7 @@ def _spaces(sub) -> None:
     which.add_argument("--genotype", help="genotype JSON file")
     which.add_argument("--sample", type=int, metavar="N", help="describe N random archs")
     dp.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
-    dp.add_argument("--input-size", help="C,H,W input size, e.g. 3,32,32")
-    dp.add_argument("--num-classes", type=int, help="classifier outputs")
-    dp.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                    help="space option (YAML value), repeatable")
+    commands.add_space_option_args(dp, "C,H,W input size, e.g. 3,32,32")
     dp.add_argument("--json", action="store_true", help="print one JSON object")
     dp.set_defaults(func=commands.spaces_describe)
 

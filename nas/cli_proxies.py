@@ -13,7 +13,7 @@ import numpy as np
 from search_spaces import get_space
 from search_spaces.errors import UserError
 
-from .commands import _space_options
+from .commands import _space_options, add_space_option_args
 from .tables import format_table
 
 __all__ = ["add_parser", "proxies", "sample_unique"]
@@ -35,10 +35,7 @@ def add_parser(sub) -> None:
                    help="digits | synthetic | cifar10:DIR | cifar100:DIR; images are resized "
                         "(grey ones replicated) to the network input (default digits)")
     p.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
-    p.add_argument("--input-size", help="network input C,H,W (default: the space's)")
-    p.add_argument("--num-classes", type=int, help="classifier outputs")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="space option (YAML value), repeatable")
+    add_space_option_args(p, "network input C,H,W (default: the space's)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=proxies)

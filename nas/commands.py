@@ -34,6 +34,15 @@ def spaces_list(args: argparse.Namespace):
           "presets": ", ".join(s["presets"]) or "-"} for s in r["spaces"]])
 
 
+def add_space_option_args(parser: argparse.ArgumentParser, input_help: str) -> None:
+    """--input-size, --num-classes and repeatable --option KEY=VALUE (read by
+    `_space_options`)."""
+    parser.add_argument("--input-size", help=input_help)
+    parser.add_argument("--num-classes", type=int, help="classifier outputs")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="space option (YAML value), repeatable")
+
+
 def _space_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for item in args.option:
