@@ -20,7 +20,7 @@ from .pareto import front_summary
 from .store import RunStore
 
 __all__ = ["RunInfo", "Constraint", "read_run_info", "metric_value", "complete_records",
-           "front_trial_ids", "describe_ids"]
+           "feasible_records", "front_trial_ids", "describe_ids"]
 
 DIRECTIONS = ("maximize", "minimize")
 
@@ -142,9 +142,22 @@ def complete_records(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, 
     return [r for r in records if (r.get("metrics") or {}).get("status") == "complete"]
 
 
+def feasible_records(records: Sequence[Mapping[str, Any]],
+                     constraints: Sequence[Constraint]) -> list[Mapping[str, Any]]:
+    """Complete records whose metrics meet every constraint (a missing value does not).
+
+    The driver marks violators "infeasible" as they finish, but a log may hold complete
+    records that break the config's constraints (written by an older version, imported,
+    or generated), so the front is filtered here too, as `pareto.json`'s is.
+    """
+    return [r for r in complete_records(records)
+            if all(c.ok(metric_value(r, c.name)) for c in constraints)]
+
+
 def front_trial_ids(records: Sequence[Mapping[str, Any]], info: RunInfo) -> list[int]:
-    """Trial ids on the Pareto front of the configured objectives (finite values only)."""
-    done = complete_records(records)
+    """Trial ids on the feasible Pareto front of the configured objectives (finite values
+    only)."""
+    done = feasible_records(records, info.constraints)
     if not done:
         return []
     values = np.array([[metric_value(r, n) for n in info.objective_names] for r in done])

@@ -8,9 +8,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..pareto import front_summary, hypervolume_history, pareto_mask, to_minimisation
+from ..runinfo import Constraint
 from .data import RUNG_PREFIX, TrialTable, compact
 
-__all__ = ["front_rows", "history", "rung_correlations", "spearman", "default_direction"]
+__all__ = ["front_rows", "history", "rung_correlations", "spearman", "default_direction",
+           "feasible_mask"]
 
 MAX_HISTORY_POINTS = 2000
 
@@ -22,18 +24,32 @@ def default_direction(table: TrialTable, name: str, configured: dict[str, str]) 
     return "minimize" if table.kinds.get(name) == "cost" else "maximize"
 
 
-def _matrix(table: TrialTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, values): complete rows whose values for `names` are all finite."""
+def feasible_mask(table: TrialTable, constraints: Sequence[Constraint] = ()) -> np.ndarray:
+    """Complete rows that meet every constraint (NaN meets none), as `runinfo` filters."""
+    ok = table.complete_mask()
+    for c in constraints:
+        value = table.column(c.name)
+        with np.errstate(invalid="ignore"):
+            ok &= np.isfinite(value)
+            ok &= (value >= c.min) if c.min is not None else True
+            ok &= (value <= c.max) if c.max is not None else True
+    return ok
+
+
+def _matrix(table: TrialTable, names: Sequence[str],
+            constraints: Sequence[Constraint]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, values): feasible rows whose values for `names` are all finite."""
     values = np.column_stack([table.column(n) for n in names]) if names else np.zeros((0, 0))
-    ok = table.complete_mask() & np.all(np.isfinite(values), axis=1)
+    ok = feasible_mask(table, constraints) & np.all(np.isfinite(values), axis=1)
     rows = np.flatnonzero(ok)
     return rows, values[rows]
 
 
-def front_rows(table: TrialTable, names: Sequence[str], directions: Sequence[str]) -> dict:
-    """Row indices on the Pareto front of `names` (Deb et al. 2002 rank 0), and the count
-    of candidate rows (complete, finite)."""
-    rows, values = _matrix(table, names)
+def front_rows(table: TrialTable, names: Sequence[str], directions: Sequence[str],
+               constraints: Sequence[Constraint] = ()) -> dict:
+    """Row indices on the feasible Pareto front of `names` (Deb et al. 2002 rank 0), and
+    the count of candidate rows (complete, feasible, finite)."""
+    rows, values = _matrix(table, names, constraints)
     if not len(rows):
         return {"rows": [], "candidates": 0}
     mask = pareto_mask(to_minimisation(values, directions))
@@ -56,14 +72,15 @@ def _series(t: np.ndarray, v: np.ndarray) -> dict[str, list]:
     return {"t": [compact(round(x, 2)) for x in t[keep]], "v": [compact(x) for x in v[keep]]}
 
 
-def history(table: TrialTable, names: Sequence[str], directions: Sequence[str]) -> dict:
+def history(table: TrialTable, names: Sequence[str], directions: Sequence[str],
+            constraints: Sequence[Constraint] = ()) -> dict:
     """Hypervolume and best value per objective after each finished trial, in finish order.
 
-    Failed trials and non-finite values leave the curves flat. The reference point is the
+    Failed or infeasible trials and non-finite values leave the curves flat. The reference point is the
     one `nas status` reports: worst value per objective plus 10% of its range.
     """
     values = np.column_stack([table.column(n) for n in names])
-    values[~table.complete_mask()] = np.nan
+    values[~feasible_mask(table, constraints)] = np.nan
     t = np.asarray(table.finished, dtype=float)
     order = np.argsort(t, kind="stable")
     values, t = values[order], t[order]

@@ -146,7 +146,8 @@ class _Context:
         table, configured = self.table, self.configured
         names = [n for n in self.info.objective_names if n in table.metrics]
         target = next((n for n in names if table.kinds.get(n) == "objectives"), None)
-        result = history(table, names, [configured[n] for n in names]) if names else {}
+        result = history(table, names, [configured[n] for n in names],
+                         self.info.constraints) if names else {}
         return {**result, "rungs": rung_correlations(table, target)}
 
 
@@ -234,7 +235,7 @@ def front():
     names, directions = _metric_params(ctx.table, ctx.configured)
     return ctx.payloads.respond(("front", tuple(names), tuple(directions)), lambda: {
         "metrics": names, "directions": directions,
-        **front_rows(ctx.table, names, directions)})
+        **front_rows(ctx.table, names, directions, ctx.info.constraints)})
 
 
 @api.get("/api/history")

@@ -4,7 +4,8 @@ Records follow `nas.store` exactly (trial_id, key, genotype, arch, metrics with
 objectives / cost / timings / fidelity / status / reason / rungs, worker, started,
 finished); the numbers are made up but shaped like an NB201 search on 8x8 digits:
 accuracy grows with convolutions, params and MACs are counted per edge, latency follows
-MACs, two fidelity rungs correlate with the final accuracy, ~2% of trials fail.
+MACs, two fidelity rungs correlate with the final accuracy, ~2% of trials fail, and
+trials over the config's params bound are "infeasible" as the driver marks them.
 No torch is imported; nothing here trains or builds a network.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
 _KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}
 _STAGES = ((16, 64), (32, 16), (64, 4))  # (channels, H*W) of the 3 stages on 8x8 input
+MAX_PARAMS = 150_000  # the synthetic config's constraint
 
 
 def synthetic_config(name: str = "synthetic", constraints: bool = True) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def synthetic_config(name: str = "synthetic", constraints: bool = True) -> dict[
                              {"name": "params", "direction": "minimize"}],
               "out": "results", "address": None, "max_retries": 2}
     if constraints:
-        config["constraints"] = [{"name": "params", "max": 150000}]
+        config["constraints"] = [{"name": "params", "max": MAX_PARAMS}]
     return config
 
 
@@ -69,9 +71,25 @@ def _metrics(decisions: dict[str, str], rng: np.random.Generator) -> dict[str, A
             "status": "complete", "reason": "", "rungs": rungs}
 
 
+def _constrain(record: dict[str, Any], max_params: float | None) -> dict[str, Any]:
+    """Mark a complete trial over `max_params` infeasible, as `nas.driver` does."""
+    metrics = record["metrics"]
+    if max_params is None or metrics["status"] != "complete":
+        return record
+    over = metrics["cost"]["params"] - max_params
+    record["violations"] = {"params": over}
+    if over > 0:
+        metrics.update(status="infeasible",
+                       reason=f"violates params={metrics['cost']['params']:.6g} > max "
+                              f"{max_params:g}")
+    return record
+
+
 def synthetic_records(n: int, seed: int = 0, workers: int = 8, start_id: int = 0,
-                      t0: float = 1.79e9) -> Iterator[dict[str, Any]]:
-    """`n` trial records in finish order, as `workers` parallel workers would write them."""
+                      t0: float = 1.79e9, max_params: float | None = MAX_PARAMS
+                      ) -> Iterator[dict[str, Any]]:
+    """`n` trial records in finish order, as `workers` parallel workers would write them;
+    with `max_params`, those over it are infeasible (None: no constraint)."""
     rng = np.random.default_rng(seed)
     free = [(t0, w) for w in range(workers)]  # (time the worker is free, worker)
     heapq.heapify(free)
@@ -86,10 +104,11 @@ def synthetic_records(n: int, seed: int = 0, workers: int = 8, start_id: int = 0
         decisions = {e: OPS[int(rng.integers(len(OPS)))] for e in EDGES}
         genotype = {"space": "nb201", "decisions": decisions}
         key = hashlib.sha1(json.dumps(genotype, separators=(",", ":")).encode()).hexdigest()
-        yield {"trial_id": tid, "key": key[:16], "genotype": genotype, "arch": _arch(decisions),
-               "metrics": _metrics(decisions, rng),
-               "worker": {"host": f"node-{w // 4}", "pid": 4000 + w, "node": f"n{w // 4}"},
-               "started": started, "finished": finished}
+        yield _constrain({
+            "trial_id": tid, "key": key[:16], "genotype": genotype, "arch": _arch(decisions),
+            "metrics": _metrics(decisions, rng),
+            "worker": {"host": f"node-{w // 4}", "pid": 4000 + w, "node": f"n{w // 4}"},
+            "started": started, "finished": finished}, max_params)
 
 
 def make_synthetic_run(run_dir: str | Path, n: int = 10_000, seed: int = 0, workers: int = 8,
@@ -100,7 +119,8 @@ def make_synthetic_run(run_dir: str | Path, n: int = 10_000, seed: int = 0, work
     config = synthetic_config(run.name, constraints)
     config["trials"] = n
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    records = list(synthetic_records(n, seed, workers))
+    records = list(synthetic_records(n, seed, workers,
+                                     max_params=MAX_PARAMS if constraints else None))
     with open(run / "trials.jsonl", "w") as f:
         for record in records:
             f.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -115,5 +135,6 @@ def make_synthetic_run(run_dir: str | Path, n: int = 10_000, seed: int = 0, work
         "objectives": ["accuracy", "params"], "directions": ["maximize", "minimize"],
         "front_trial_ids": sorted(done[i]["trial_id"] for i in summary["front_indices"]),
         "hypervolume": summary["hypervolume"], "reference": summary["reference"],
-        "n_complete": len(done)}, indent=1))
+        "n_complete": len(done),
+        "n_infeasible": sum(r["metrics"]["status"] == "infeasible" for r in records)}, indent=1))
     return run

@@ -101,7 +101,7 @@ def export_run(run_dir: str | Path, fmt: str, trial: int | None = None, pareto: 
     info, records = select_trials(run_dir, trial, pareto)
     if not records:
         raise UserError(f"run {str(info.dir)!r} has no Pareto front yet (no complete trial "
-                        "with finite objective values)")
+                        "with finite objective values that meets the config's constraints)")
     out = Path(out) if out is not None else info.dir / "exports"
     manifests = [export_one(load_source(info, r), fmt, fuse, out) for r in records]
     result = {"run": str(info.dir), "format": fmt, "fused": fuse, "out": str(out),

@@ -81,6 +81,35 @@ def test_front_matches_the_pareto_module(client, run):
     assert bad.status_code == 400 and "unknown metric 'nope'" in bad.get_json()["error"]
 
 
+def test_front_and_history_keep_to_the_config_constraints(tmp_path):
+    # complete trials over the bound (a log older than its config) stay off the front
+    run = make_synthetic_run(tmp_path / "run", n=200, seed=6, constraints=False)
+    (run / "config.yaml").write_text((run / "config.yaml").read_text() +
+                                     "constraints: {params: {max: 150000}}\n")
+    client = create_app(run).test_client()
+    data = client.get("/api/trials?since=0").get_json()
+    params, status = data["metrics"]["params"], data["status"]
+    assert any(s == 0 and p > 150000 for s, p in zip(status, params))
+    front = client.get("/api/front?metrics=accuracy,params").get_json()
+    assert front["rows"] and all(params[r] <= 150000 for r in front["rows"])
+    assert front["candidates"] == sum(s == 0 and p <= 150000 for s, p in zip(status, params))
+    ids = sorted(data["ids"][r] for r in front["rows"])
+    assert ids == front_trial_ids(_records(run), read_run_info(run))
+    assert len(client.get("/api/history").get_json()["hypervolume"]["v"]) >= 2
+
+
+def test_synthetic_trials_over_the_bound_are_infeasible(client, run):
+    records = _records(run)
+    over = [r for r in records if r["metrics"]["cost"]["params"] > 150000
+            and r["metrics"]["status"] != "failed"]
+    assert over and all(r["metrics"]["status"] == "infeasible" for r in over)
+    assert all("violates params=" in r["metrics"]["reason"] for r in over)
+    status = client.get("/api/trials?since=0").get_json()["status"]
+    assert status.count(2) == len(over)
+    pareto = json.loads((run / "pareto.json").read_text())
+    assert pareto["n_infeasible"] == len(over)
+
+
 def test_history_ends_at_the_run_hypervolume(client, run):
     hist = client.get("/api/history").get_json()
     done = [r for r in _records(run) if r["metrics"]["status"] == "complete"]

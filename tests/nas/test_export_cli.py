@@ -8,7 +8,10 @@ import pytest
 import yaml
 
 from nas.cli import main
-from nas.dashboard.synthetic import make_synthetic_run, synthetic_config, synthetic_records
+from nas.store import RunStore
+from nas.dashboard.synthetic import (MAX_PARAMS, make_synthetic_run, synthetic_config,
+                                     synthetic_records)
+from nas.pareto import front_summary
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +98,27 @@ def test_trial_and_pareto_are_exclusive(run):
     with pytest.raises(SystemExit) as exc:
         main(["export", str(run), "--trial", "0", "--pareto", "--format", "json"])
     assert exc.value.code == 2
+
+
+def test_pareto_export_keeps_to_the_config_constraints(tmp_path, capsys):
+    # a log whose complete trials break the config's bound (an older or imported log):
+    # --pareto exports the feasible front only, as pareto.json and the dashboard show it
+    run = make_synthetic_run(tmp_path / "run", n=40, seed=6, constraints=False)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["constraints"] = synthetic_config()["constraints"]
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    done = [r for r in RunStore(run).trials() if r["metrics"]["status"] == "complete"]
+    values = lambda rs: [[r["metrics"]["objectives"]["accuracy"], r["metrics"]["cost"]["params"]]
+                         for r in rs]
+    feasible = [r for r in done if r["metrics"]["cost"]["params"] <= MAX_PARAMS]
+    expected = sorted(feasible[i]["trial_id"] for i in front_summary(
+        values(feasible), ["maximize", "minimize"])["front_indices"])
+    unconstrained = {done[i]["trial_id"] for i in front_summary(
+        values(done), ["maximize", "minimize"])["front_indices"]}
+    assert unconstrained - set(expected)  # the bound does cut the front here
+    assert main(["export", str(run), "--pareto", "--format", "json", "--out",
+                 str(tmp_path / "out"), "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)["exports"]
+    assert sorted(m["trial_id"] for m in exported) == expected
+    index = json.loads((tmp_path / "out" / "pareto-json.json").read_text())
+    assert all(e["params"] <= MAX_PARAMS for e in index["front"])
