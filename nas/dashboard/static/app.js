@@ -1,11 +1,13 @@
-// Dashboard page: loads the run's compact columns, draws the plots, polls for new trials.
+// Dashboard page: loads the run's compact columns, draws the charts on our canvas plot
+// (plotly.js only for the 3-D front, loaded on demand), polls for new trials.
 'use strict';
 
 const S = {meta: null, n: 0, ids: [], t: [], status: [], worker: [], workers: [],
            metrics: {}, kinds: {}, geno: {}, choices: {}, token: null,
            front: null, hist: {}, selected: null, busy: false};
+const P = {best: []};  // canvas plots by chart
 const $ = id => document.getElementById(id);
-const yieldFrame = () => new Promise(r => setTimeout(r, 0));  // split work between tasks
+const nextTask = () => new Promise(r => setTimeout(r, 0));  // split work between tasks
 const mark = name => { window.__nas.t[name] = Math.round(performance.now()); };
 
 async function getJSON(url, options) {
@@ -39,6 +41,7 @@ function append(c) {
                     token: c.token});
 }
 
+// Rows after the last one seen (the whole table only on the first load).
 async function loadTrials() {
   const c = await getJSON(`/api/trials?since=${S.n}`);
   if (c.n < S.n || c.start !== S.n) {  // the log was cut and re-read: start over
@@ -74,10 +77,10 @@ function setupControls() {
 }
 
 function summaryText() {
-  const done = S.status.filter(s => s === 0).length;
+  const count = s => S.status.filter(v => v === s).length, bad = count(2);
   const hv = S.hist.hypervolume ? S.hist.hypervolume.v.slice(-1)[0] : null;
-  return `${S.n} trials (${done} complete, ${S.n - done} failed)` +
-         (hv !== null && hv !== undefined ? ` \u00b7 HV ${hv}` : '');
+  return `${S.n} trials (${count(0)} complete, ${bad ? `${bad} infeasible, ` : ''}` +
+         `${count(1)} failed)` + (hv !== null && hv !== undefined ? ` \u00b7 HV ${hv}` : '');
 }
 
 async function fetchFront() {
@@ -86,56 +89,89 @@ async function fetchFront() {
   return getJSON(`/api/front?metrics=${names.map(encodeURIComponent).join(',')}`);
 }
 
+// plotly.js (4.8 MB) is evaluated in one long task, so it is fetched only for the 3-D view.
+let plotly = null;
+function loadPlotly() {
+  plotly = plotly || new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/vendor/plotly.min.js';
+    s.onload = () => resolve(window.Plotly);
+    s.onerror = () => { plotly = null; reject(new Error('plotly.js (for the 3-D view) did not load')); };
+    document.head.append(s);
+  });
+  return plotly;
+}
+
 async function drawPareto() {
-  const front = S.front = await fetchFront();
+  S.front = await fetchFront();
+  await redrawPareto();
+}
+
+async function redrawPareto() {
+  const front = S.front, row = S.selected === null ? null : S.selected.row;
+  const three = Boolean(front && front.metrics.length === 3);
+  $('pareto2d').hidden = three;
+  $('pareto3d').hidden = !three;
+  if (three) return drawPareto3d(front, row);
   if (!front) {  // no trials yet: an empty plot that the first poll fills
-    await Plotly.react('pareto', [], {title: {text: 'waiting for finished trials\u2026'}}, CONFIG);
+    P.pareto.draw({title: 'Pareto front', empty: 'waiting for finished trials\u2026', layers: []});
     return;
   }
-  const row = S.selected === null ? null : S.selected.row;
-  const [x, y, z] = front.metrics;
-  mark('front_fetched');
-  const fig = z ? NASPlots.pareto3d(S, x, y, z, front, row)
-                : NASPlots.pareto2d(S, x, y, front, row);
-  mark('pareto_figure');
-  await Plotly.react('pareto', fig.data, fig.layout, CONFIG);
+  const spec = NASPlots.pareto2d(S, front.metrics[0], front.metrics[1], front, row);
+  const ms = P.pareto.draw(spec);
+  Object.assign(P.pareto.canvas.dataset, {frontPoints: spec.counts.front,
+    dominatedPoints: spec.counts.dominated, infeasiblePoints: spec.counts.infeasible,
+    drawMs: ms.toFixed(1)});
+  window.__nas.front = spec.counts;
+  $('front-info').textContent = `${front.rows.length} on the front of ${front.candidates}`;
+  if (!window.__frontDrawnAt) {  // after the frame that shows it
+    requestAnimationFrame(() => setTimeout(() => {
+      window.__frontDrawnAt = performance.now();
+      performance.mark('nas:front-drawn');
+    }));
+  }
+}
+
+async function drawPareto3d(front, row) {
+  $('front-info').textContent = 'loading plotly.js for the 3-D view\u2026';
+  const Plotly = await loadPlotly();
+  const [x, y, z] = front.metrics, fig = NASPlots.pareto3d(S, x, y, z, front, row);
+  const el = $('pareto3d');
+  await Plotly.react(el, fig.data, fig.layout, {responsive: true, displaylogo: false});
+  if (!el.dataset.bound) {
+    el.dataset.bound = '1';
+    el.on('plotly_click', ev => pick(ev.points[0].customdata));
+  }
   $('front-info').textContent = `${front.rows.length} on the front of ${front.candidates}`;
 }
 
-// Plots below the Pareto view are drawn when scrolled into view (and redrawn on updates
-// only while visible), so a page load never renders what nobody looks at.
-const CONFIG = {responsive: true, displaylogo: false};
-const pendingPlots = new Map(), visiblePlots = new Set();
-const observer = new IntersectionObserver(entries => {
-  for (const e of entries) {
-    if (e.isIntersecting) { visiblePlots.add(e.target.id); flushPlot(e.target.id); }
-    else visiblePlots.delete(e.target.id);
+// One canvas panel per spec inside #best (one per objective).
+function drawBest(specs) {
+  if (P.best.length !== specs.length) {
+    $('best').replaceChildren();
+    P.best = specs.map(() => {
+      const div = document.createElement('div');
+      div.style.height = `${100 / specs.length}%`;
+      $('best').append(div);
+      return new NASCanvas.Plot(div);
+    });
   }
-});
-
-async function flushPlot(id) {
-  const make = pendingPlots.get(id);
-  if (!make) return;
-  pendingPlots.delete(id);
-  await yieldFrame();
-  const fig = make();
-  await Plotly.react(id, fig.data, fig.layout, CONFIG);
+  specs.forEach((spec, i) => P.best[i].draw(spec));
 }
 
 async function drawOthers() {
   S.hist = await getJSON('/api/history');
   $('summary').textContent = summaryText();
-  const figs = [['hv', () => NASPlots.hypervolume(S.hist)], ['best', () => NASPlots.best(S.hist)],
-                ['workers', () => NASPlots.workers(S)]];
+  P.hv.draw(NASPlots.hypervolume(S.hist));
+  drawBest(NASPlots.best(S.hist));
+  await nextTask();
+  P.workers.draw(NASPlots.workers(S));
   if (!$('rungs-card').hidden) {
-    figs.push(['rungs', () => NASPlots.rungs(S, $('rung').value, S.hist)]);
+    P.rungs.draw(NASPlots.rungs(S, $('rung').value, S.hist));
     $('rho').textContent = (S.hist.rungs || []).map(r => `${r.rung}: \u03c1=${r.spearman}`).join('  ');
   }
-  if (!$('latency-card').hidden) figs.push(['latency', () => NASPlots.latency(S)]);
-  for (const [id, make] of figs) {
-    pendingPlots.set(id, make);
-    if (visiblePlots.has(id)) await flushPlot(id);
-  }
+  await nextTask();
+  if (!$('latency-card').hidden) P.latency.draw(NASPlots.latency(S));
 }
 
 function tableRows(record) {
@@ -148,22 +184,25 @@ function tableRows(record) {
   return rows;
 }
 
+function showDrawing(d) {
+  if (d.kind === 'cell') {
+    $('drawing').innerHTML = d.svg;  // built and escaped by the server
+    return;
+  }
+  const t = document.createElement('table');
+  t.className = 'layers';
+  for (const r of d.rows) {
+    const tr = t.insertRow();
+    for (const v of [r.index, r.decision, r.op, r.options]) tr.insertCell().textContent = v;
+  }
+  $('drawing').replaceChildren(t);
+}
+
 async function select(trialId) {
   const data = await getJSON(`/api/trial/${trialId}`);
   S.selected = {id: trialId, row: S.ids.indexOf(trialId)};
   $('trial-id').value = trialId;
-  const d = data.drawing;
-  if (d.kind === 'cell') {
-    $('drawing').innerHTML = d.svg;  // built and escaped by the server
-  } else {
-    const t = document.createElement('table');
-    t.className = 'layers';
-    for (const r of d.rows) {
-      const tr = t.insertRow();
-      for (const v of [r.index, r.decision, r.op, r.options]) tr.insertCell().textContent = v;
-    }
-    $('drawing').replaceChildren(t);
-  }
+  showDrawing(data.drawing);
   const table = $('trial-table');
   table.replaceChildren();
   for (const [k, v] of tableRows(data.record)) {
@@ -173,8 +212,16 @@ async function select(trialId) {
   }
   $('export').disabled = false;
   window.__nas.selected = trialId;
-  await drawPareto();
+  await redrawPareto();
 }
+
+function showError(e) {
+  $('export-result').className = 'error';
+  $('export-result').textContent = e.message;
+}
+
+// A click on a point of any chart selects that trial (rows are page-state indices).
+const pick = row => select(S.ids[row]).catch(showError);
 
 async function doExport() {
   const out = $('export-result');
@@ -192,8 +239,7 @@ async function doExport() {
       `weights ${m.weights.status}` + (m.fusion ? `; fusion: ${m.fusion.note}` : '');
     window.__nas.exported = m;
   } catch (e) {
-    out.className = 'error';
-    out.textContent = e.message;
+    showError(e);
   } finally {
     $('export').disabled = false;
   }
@@ -219,7 +265,12 @@ async function poll() {
 
 async function main() {
   mark('script');
-  for (const id of ['hv', 'best', 'workers', 'rungs', 'latency']) observer.observe($(id));
+  const onPoint = (layer, i) => pick(layer.rows[i]);
+  P.pareto = new NASCanvas.Plot($('pareto2d'), onPoint);
+  for (const id of ['hv', 'workers', 'rungs', 'latency']) {
+    P[id] = new NASCanvas.Plot($(id), ['rungs', 'latency'].includes(id) ? onPoint : null);
+  }
+  window.__nas.plots = P;
   S.meta = await getJSON('/api/meta');
   $('title').textContent = `${S.meta.name} \u00b7 ${S.meta.space}`;
   fillSelect($('format'), S.meta.export_formats, 'json');
@@ -227,15 +278,14 @@ async function main() {
   mark('trials_loaded');
   setupControls();
   await drawPareto();
-  requestAnimationFrame(() => { window.__nas.t.pareto = performance.now(); });
+  mark('pareto');
+  await nextTask();
   await drawOthers();
-  window.__nas.t.all = performance.now();
+  mark('all');
   window.__nas.ready = true;
-  $('pareto').on('plotly_click', ev => select(S.ids[ev.points[0].customdata]));
-  for (const id of ['x', 'y', 'z']) $(id).addEventListener('change', drawPareto);
+  for (const id of ['x', 'y', 'z']) $(id).addEventListener('change', () => drawPareto().catch(showError));
   $('rung').addEventListener('change', drawOthers);
-  $('show').addEventListener('click', () => select(parseInt($('trial-id').value, 10))
-    .catch(e => { $('export-result').className = 'error'; $('export-result').textContent = e.message; }));
+  $('show').addEventListener('click', () => select(parseInt($('trial-id').value, 10)).catch(showError));
   $('export').addEventListener('click', doExport);
   setInterval(poll, S.meta.poll_ms);
 }

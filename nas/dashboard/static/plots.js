@@ -1,15 +1,16 @@
-// Figure builders for the dashboard: pure functions of the page state -> {data, layout}.
-// Big point clouds use scattergl (WebGL) so 10,000 trials draw without freezing the page.
+// Chart specs for the dashboard: pure functions of the page state. 2-D charts are specs
+// for our canvas plot (canvas_plot.js); only the 3-D front is a plotly figure, and
+// plotly.js is loaded for it on demand.
 'use strict';
 
 const NASPlots = (() => {
-  const FRONT = '#dc2626', MASS = '#64748b', PICK = '#f59e0b';
-  const base = (title, extra) => Object.assign({
-    title: {text: title, font: {size: 13}, x: 0.01, xanchor: 'left'},
-    margin: {l: 60, r: 15, t: 30, b: 40},
-    hovermode: 'closest', showlegend: false, uirevision: title}, extra || {});
-
+  const FRONT = '#dc2626', MASS = '#64748b', PICK = '#f59e0b', BAD = '#c2410c';
+  const SHADE = 'rgba(220,38,38,0.09)';
+  const PALETTE = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#db2777',
+                   '#0891b2', '#65a30d', '#475569', '#ea580c'];
   const arrow = d => (d === 'minimize' ? ' (\u2193 better)' : ' (\u2191 better)');
+  const num = v => (typeof v === 'number' ? +v.toPrecision(6) : v);
+  const has = v => v !== null && v !== undefined;
 
   // Short genotype summary for hover labels: "1<-0 nor_conv_3x3 · 2<-0 skip_connect ...".
   function genoText(S, row) {
@@ -20,151 +21,165 @@ const NASPlots = (() => {
     }
     const lines = [];
     for (let i = 0; i < parts.length; i += 3) lines.push(parts.slice(i, i + 3).join(' \u00b7 '));
-    return lines.join('<br>');
+    return lines.join('\n');
   }
 
-  function hover(S, row, names) {
-    const vals = names.map(n => `${n}=${S.metrics[n][row]}`).join('<br>');
-    return `trial ${S.ids[row]}<br>${vals}<br>${genoText(S, row)}`;
+  function hover(S, row, names, note) {
+    const vals = names.map(n => `${n} = ${num(S.metrics[n][row])}`).join('\n');
+    return `trial ${S.ids[row]}${note ? ` (${note})` : ''}\n${vals}\n${genoText(S, row)}`;
   }
 
-  // Complete rows with finite values for every metric in `names`.
-  function usableRows(S, names) {
-    const cols = names.map(n => S.metrics[n] || []);
+  // Whether a row meets every configured constraint (a missing value meets none).
+  function meets(S, row) {
+    return S.meta.constraints.every(c => {
+      const v = (S.metrics[c.name] || [])[row];
+      return has(v) && (c.min === null || v >= c.min) && (c.max === null || v <= c.max);
+    });
+  }
+
+  // Measured rows (complete or infeasible) with values for every metric in `names`.
+  function usableRows(S, names, statuses) {
+    const cols = names.map(n => S.metrics[n] || []), ok = statuses || [0];
     const rows = [];
     for (let r = 0; r < S.n; r++) {
-      if (S.status[r] !== 0) continue;
-      if (cols.every(c => c[r] !== null && c[r] !== undefined)) rows.push(r);
+      if (ok.includes(S.status[r]) && cols.every(c => has(c[r]))) rows.push(r);
     }
     return rows;
   }
 
-  function constraintShapes(S, axis, name, rows) {
-    const shapes = [];
-    const vals = rows.map(r => S.metrics[name][r]);
-    if (!vals.length) return shapes;
-    const lo = vals.reduce((a, b) => Math.min(a, b)), hi = vals.reduce((a, b) => Math.max(a, b));
-    const pad = (hi - lo) * 0.15 || Math.abs(hi) * 0.1 || 1;
+  // Shaded bands where a constraint on the x or y metric is violated.
+  function constraintBands(S, axis, name) {
+    const bands = [];
     for (const c of S.meta.constraints.filter(c => c.name === name)) {
-      const ranges = [];
-      if (c.max !== null) ranges.push([c.max, Math.max(hi, c.max) + pad]);
-      if (c.min !== null) ranges.push([Math.min(lo, c.min) - pad, c.min]);
-      for (const [a, b] of ranges) {
-        const box = axis === 'x' ? {xref: 'x', x0: a, x1: b, yref: 'paper', y0: 0, y1: 1}
-                                 : {yref: 'y', y0: a, y1: b, xref: 'paper', x0: 0, x1: 1};
-        shapes.push(Object.assign({type: 'rect', layer: 'below', line: {width: 0},
-                                   fillcolor: 'rgba(220,38,38,0.09)'}, box));
-      }
+      if (c.max !== null) bands.push({axis, from: c.max, to: Infinity, color: SHADE});
+      if (c.min !== null) bands.push({axis, from: -Infinity, to: c.min, color: SHADE});
     }
-    return shapes;
+    return bands;
+  }
+
+  // A point layer over `rows` of the page state; `rows` stay attached for clicks.
+  function pointLayer(S, rows, x, y, style, label) {
+    return Object.assign({kind: 'points', rows, pick: true, label: i => label(rows[i]),
+                          xs: rows.map(r => S.metrics[x][r]), ys: rows.map(r => S.metrics[y][r])},
+                         style);
+  }
+
+  // Split usable rows into (infeasible, dominated, front sorted by x) for a 2-D front.
+  function frontParts(S, x, y, front) {
+    const onFront = new Set(front.rows), bad = [], mass = [];
+    for (const r of usableRows(S, [x, y], [0, 2])) {
+      if (S.status[r] === 2 || !meets(S, r)) bad.push(r);
+      else if (!onFront.has(r)) mass.push(r);
+    }
+    const fr = front.rows.slice().sort((a, b) => S.metrics[x][a] - S.metrics[x][b]);
+    return {bad, mass, fr};
   }
 
   function pareto2d(S, x, y, front, selectedRow) {
-    const names = [x, y], onFront = new Set(front.rows);
-    const rows = usableRows(S, names), mass = rows.filter(r => !onFront.has(r));
-    const fr = front.rows.slice().sort((a, b) => S.metrics[x][a] - S.metrics[x][b]);
-    const trace = (rs, extra) => Object.assign({
-      x: rs.map(r => S.metrics[x][r]), y: rs.map(r => S.metrics[y][r]), customdata: rs,
-      text: rs.map(r => hover(S, r, names)), hovertemplate: '%{text}<extra></extra>'}, extra);
-    const sel = selectedRow === null ? [] : [selectedRow];
-    const data = [
-      trace(mass, {type: 'scattergl', mode: 'markers', name: 'dominated',
-                   marker: {size: 4, color: MASS, opacity: 0.3}}),
-      trace(fr, {type: 'scatter', mode: 'lines+markers', name: 'Pareto front',
-                 line: {color: FRONT, width: 2.5}, marker: {size: 8, color: FRONT}}),
-      trace(sel.filter(r => rows.includes(r)), {type: 'scatter', mode: 'markers',
-            name: 'selected', marker: {size: 16, color: PICK, symbol: 'star',
-                                       line: {color: '#000', width: 1}}})];
-    const shapes = constraintShapes(S, 'x', x, rows).concat(constraintShapes(S, 'y', y, rows));
-    const layout = base(`Pareto front: ${fr.length} of ${rows.length} trials`, {
-      xaxis: {title: {text: x + arrow(front.directions[0])}},
-      yaxis: {title: {text: y + arrow(front.directions[1])}}, shapes, uirevision: x + y});
-    return {data, layout};
+    const {bad, mass, fr} = frontParts(S, x, y, front), names = [x, y];
+    const label = note => r => hover(S, r, names, note);
+    const sel = selectedRow !== null && has(S.metrics[x][selectedRow]) &&
+                has(S.metrics[y][selectedRow]) ? [selectedRow] : [];
+    const layers = [
+      pointLayer(S, bad, x, y, {shape: 'cross', size: 5, color: BAD, alpha: 0.35, width: 1},
+                 label('infeasible')),
+      pointLayer(S, mass, x, y, {shape: 'square', size: 3, color: MASS, alpha: 0.35},
+                 label('dominated')),
+      pointLayer(S, fr, x, y, {kind: 'line', markers: true, size: 7, width: 2.5, color: FRONT,
+                               priority: 2}, label('Pareto front')),
+      pointLayer(S, sel, x, y, {shape: 'ring', size: 16, width: 3, color: PICK, priority: 3},
+                 label('selected'))];
+    return {title: `Pareto front: ${fr.length} of ${fr.length + mass.length} feasible trials` +
+                   (bad.length ? `, ${bad.length} infeasible` : ''),
+            xLabel: x + arrow(front.directions[0]), yLabel: y + arrow(front.directions[1]),
+            bands: constraintBands(S, 'x', x).concat(constraintBands(S, 'y', y)), layers,
+            legend: [{label: 'Pareto front', color: FRONT}, {label: 'dominated', color: MASS}]
+              .concat(bad.length ? [{label: 'infeasible', color: BAD}] : []),
+            counts: {front: fr.length, dominated: mass.length, infeasible: bad.length}};
   }
 
+  // The 3-D front as a plotly figure (plotly.js is loaded only for this view).
   function pareto3d(S, x, y, z, front, selectedRow) {
     const names = [x, y, z], onFront = new Set(front.rows);
-    const rows = usableRows(S, names), mass = rows.filter(r => !onFront.has(r));
+    const rows = usableRows(S, names), mass = rows.filter(r => !onFront.has(r) && meets(S, r));
     const trace = (rs, marker, name) => ({type: 'scatter3d', mode: 'markers', name, marker,
       x: rs.map(r => S.metrics[x][r]), y: rs.map(r => S.metrics[y][r]),
       z: rs.map(r => S.metrics[z][r]), customdata: rs,
-      text: rs.map(r => hover(S, r, names)), hovertemplate: '%{text}<extra></extra>'});
+      text: rs.map(r => hover(S, r, names).replace(/\n/g, '<br>')),
+      hovertemplate: '%{text}<extra></extra>'});
     const sel = selectedRow !== null && rows.includes(selectedRow) ? [selectedRow] : [];
     const data = [trace(mass, {size: 2, color: MASS, opacity: 0.25}, 'dominated'),
                   trace(front.rows, {size: 5, color: FRONT}, 'Pareto front'),
                   trace(sel, {size: 9, color: PICK, symbol: 'diamond'}, 'selected')];
     const d = front.directions;
-    const layout = base(`Pareto front (3-D): ${front.rows.length} of ${rows.length} trials`, {
-      scene: {xaxis: {title: {text: x + arrow(d[0])}}, yaxis: {title: {text: y + arrow(d[1])}},
-              zaxis: {title: {text: z + arrow(d[2])}}}, uirevision: x + y + z});
+    const layout = {title: {text: `Pareto front (3-D): ${front.rows.length} of ` +
+                                  `${front.rows.length + mass.length} feasible trials`,
+                            font: {size: 13}, x: 0.01, xanchor: 'left'},
+                    margin: {l: 0, r: 0, t: 30, b: 0}, showlegend: false,
+                    uirevision: names.join(),
+                    scene: {xaxis: {title: {text: x + arrow(d[0])}},
+                            yaxis: {title: {text: y + arrow(d[1])}},
+                            zaxis: {title: {text: z + arrow(d[2])}}}};
     return {data, layout};
   }
 
-  const step = (s, extra) => Object.assign({type: 'scatter', mode: 'lines',
-    x: s.t, y: s.v, line: {shape: 'hv', width: 2}}, extra || {});
+  const stepLayer = (s, color, label) => ({kind: 'line', step: true, xs: s.t, ys: s.v, color,
+    width: 2, pick: true, label: i => `${label} ${num(s.v[i])}\nat ${s.t[i]} s`});
 
   function hypervolume(hist) {
     const s = hist.hypervolume || {t: [], v: []};
-    return {data: [step(s, {name: 'hypervolume', line: {shape: 'hv', color: FRONT}})],
-            layout: base('Hypervolume over time', {xaxis: {title: {text: 'seconds'}},
-                                                 yaxis: {title: {text: 'hypervolume'}}})};
+    return {title: 'Hypervolume over time', xLabel: 'seconds', yLabel: 'hypervolume',
+            empty: 'no feasible trial yet', layers: [stepLayer(s, FRONT, 'hypervolume')]};
   }
 
+  // One small panel per objective (they have different units).
   function best(hist) {
-    const names = hist.objectives || [], k = Math.max(1, names.length);
-    const data = names.map((n, i) => step(hist.best[n], {name: n, xaxis: 'x',
-                                                        yaxis: i ? `y${i + 1}` : 'y'}));
-    const layout = base('Best objective over time', {grid: {rows: k, columns: 1,
-      pattern: 'coupled'}, xaxis: {title: {text: 'seconds'}}});
-    names.forEach((n, i) => {
-      layout[i ? `yaxis${i + 1}` : 'yaxis'] = {title: {text: n, font: {size: 11}}};
-    });
-    return {data, layout};
+    return (hist.objectives || []).map((n, i) => ({
+      title: i ? '' : 'Best objective over time', xLabel: 'seconds', yLabel: n,
+      layers: [stepLayer(hist.best[n], PALETTE[i % PALETTE.length], `best ${n}`)]}));
   }
 
-  // Every k-th point of a cumulative count (and the last), so SVG lines stay short.
+  // Every k-th point of a cumulative count (and the last), so lines stay short.
   function thin(ts, most) {
-    const k = Math.max(1, Math.ceil(ts.length / most)), x = [], y = [];
-    for (let i = 0; i < ts.length; i += k) { x.push(ts[i]); y.push(i + 1); }
-    if (ts.length && x[x.length - 1] !== ts[ts.length - 1]) { x.push(ts[ts.length - 1]); y.push(ts.length); }
-    return {x, y};
+    const k = Math.max(1, Math.ceil(ts.length / most)), t = [], v = [];
+    for (let i = 0; i < ts.length; i += k) { t.push(ts[i]); v.push(i + 1); }
+    if (ts.length && t[t.length - 1] !== ts[ts.length - 1]) { t.push(ts[ts.length - 1]); v.push(ts.length); }
+    return {t, v};
   }
 
   function workers(S) {
     const perWorker = S.workers.map(() => []);
-    for (let r = 0; r < S.n; r++) if (S.t[r] !== null) perWorker[S.worker[r]].push(S.t[r]);
-    const data = perWorker.map((ts, w) => {
+    for (let r = 0; r < S.n; r++) if (has(S.t[r])) perWorker[S.worker[r]].push(S.t[r]);
+    const layers = perWorker.map((ts, w) => {
       ts.sort((a, b) => a - b);
-      return Object.assign({type: 'scatter', mode: 'lines', name: S.workers[w],
-                            line: {shape: 'hv', width: 1.5}}, thin(ts, 400));
+      return stepLayer(thin(ts, 400), PALETTE[w % PALETTE.length], `${S.workers[w]}: trials`);
     });
-    return {data, layout: base(`Trials per worker over time (${S.workers.length} workers)`, {
-      xaxis: {title: {text: 'seconds'}}, yaxis: {title: {text: 'trials finished'}},
-      showlegend: S.workers.length <= 8})};
+    return {title: `Trials per worker over time (${S.workers.length} workers)`,
+            xLabel: 'seconds', yLabel: 'trials finished', layers,
+            legend: S.workers.length <= 8 ?
+              S.workers.map((name, w) => ({label: name, color: PALETTE[w % PALETTE.length]})) : []};
+  }
+
+  function scatter(S, x, y, color, label) {
+    return pointLayer(S, usableRows(S, [x, y]), x, y,
+                      {shape: 'square', size: 3, color, alpha: 0.45}, label);
   }
 
   function rungs(S, rung, hist) {
     const info = (hist.rungs || []).find(r => r.metric === rung);
     const target = info ? info.target : null;
-    const rows = target ? usableRows(S, [rung, target]) : [];
-    const data = [{type: 'scattergl', mode: 'markers', x: rows.map(r => S.metrics[rung][r]),
-                   y: rows.map(r => S.metrics[target][r]), customdata: rows,
-                   marker: {size: 4, color: '#2563eb', opacity: 0.5},
-                   hovertemplate: 'proxy %{x}<br>true %{y}<extra></extra>'}];
+    const layers = target ? [scatter(S, rung, target, '#2563eb',
+      r => `trial ${S.ids[r]}\nproxy ${num(S.metrics[rung][r])}\ntrue ${num(S.metrics[target][r])}`)] : [];
     const rho = info && info.spearman !== null ? info.spearman.toFixed(3) : 'n/a';
-    return {data, layout: base(`${rung} vs ${target}: Spearman \u03c1 = ${rho} (n=${rows.length})`,
-      {xaxis: {title: {text: rung}}, yaxis: {title: {text: target || ''}}})};
+    const n = layers.length ? layers[0].rows.length : 0;
+    return {title: `${rung} vs ${target}: Spearman \u03c1 = ${rho} (n=${n})`,
+            xLabel: rung, yLabel: target || '', layers};
   }
 
   function latency(S) {
-    const rows = usableRows(S, ['macs', 'latency_ms']);
-    const data = [{type: 'scattergl', mode: 'markers', customdata: rows,
-                   x: rows.map(r => S.metrics.macs[r]), y: rows.map(r => S.metrics.latency_ms[r]),
-                   marker: {size: 4, color: '#0f766e', opacity: 0.5},
-                   text: rows.map(r => `trial ${S.ids[r]}`),
-                   hovertemplate: '%{text}<br>MACs %{x}<br>%{y} ms<extra></extra>'}];
-    return {data, layout: base('Latency vs MACs', {xaxis: {title: {text: 'MACs'}},
-                                                   yaxis: {title: {text: 'latency (ms)'}}})};
+    return {title: 'Latency vs MACs', xLabel: 'MACs', yLabel: 'latency (ms)',
+            layers: [scatter(S, 'macs', 'latency_ms', '#0f766e',
+              r => `trial ${S.ids[r]}\nMACs ${num(S.metrics.macs[r])}\n${num(S.metrics.latency_ms[r])} ms`)]};
   }
 
   return {pareto2d, pareto3d, hypervolume, best, workers, rungs, latency, usableRows};

@@ -1,0 +1,122 @@
+// Axes for the dashboard's canvas plots: data extents, "nice" ticks (Heckbert 1990,
+// Graphics Gems I, "Nice numbers for graph labels"), short tick labels, frame and titles.
+'use strict';
+
+const NASAxes = (() => {
+  const SI = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+
+  // Finite min/max over several arrays (nulls skipped); null when nothing is finite.
+  function extent(arrays) {
+    let lo = Infinity, hi = -Infinity;
+    for (const a of arrays) {
+      for (let i = 0; i < a.length; i++) {
+        const v = a[i];
+        if (v === null || v === undefined || !Number.isFinite(v)) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    return lo <= hi ? [lo, hi] : null;
+  }
+
+  // A padded domain; a single value gets a unit-sized window around it.
+  function pad([lo, hi], share) {
+    const span = hi - lo || Math.abs(hi) * 0.1 || 1;
+    return [lo - span * share, hi + span * share];
+  }
+
+  function niceStep(span, count) {
+    const raw = span / Math.max(1, count), mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+  }
+
+  // About `count` round values inside [lo, hi], and the step between them.
+  function ticks(lo, hi, count) {
+    const step = niceStep(hi - lo, count), out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    }
+    return {values: out, step};
+  }
+
+  // "150k", "1.2M", "0.05", "97.5": as many decimals as the tick step needs.
+  function format(v, step) {
+    const size = Math.max(Math.abs(v), step);
+    for (const [unit, suffix] of SI) {
+      if (size >= unit * 10) return trim(v / unit, step / unit) + suffix;
+    }
+    return trim(v, step);
+  }
+
+  function trim(v, step) {
+    const decimals = Math.min(8, Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
+    return v.toFixed(decimals);
+  }
+
+  // Frame, grid lines, tick labels, axis titles and the plot title, in CSS pixels.
+  function draw(ctx, box, scale, spec) {
+    const {l, t, w, h} = box;
+    ctx.save();
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillStyle = '#475569';
+    ctx.strokeStyle = '#e2e8f0';
+    ctx.lineWidth = 1;
+    const xt = ticks(scale.x0, scale.x1, Math.max(2, Math.floor(w / 90)));
+    const yt = ticks(scale.y0, scale.y1, Math.max(2, Math.floor(h / 45)));
+    ctx.beginPath();
+    for (const v of xt.values) { const px = Math.round(scale.px(v)) + 0.5; ctx.moveTo(px, t); ctx.lineTo(px, t + h); }
+    for (const v of yt.values) { const py = Math.round(scale.py(v)) + 0.5; ctx.moveTo(l, py); ctx.lineTo(l + w, py); }
+    ctx.stroke();
+    ctx.strokeStyle = '#94a3b8';
+    ctx.strokeRect(l + 0.5, t + 0.5, w, h);
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (const v of xt.values) ctx.fillText(format(v, xt.step), scale.px(v), t + h + 4);
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const v of yt.values) ctx.fillText(format(v, yt.step), l - 5, scale.py(v));
+    ctx.fillStyle = '#1e293b';
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    if (spec.xLabel) ctx.fillText(spec.xLabel, l + w / 2, t + h + 34);
+    if (spec.yLabel) {
+      ctx.save();
+      ctx.translate(l - 48, t + h / 2);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textBaseline = 'top';
+      ctx.fillText(spec.yLabel, 0, 0);
+      ctx.restore();
+    }
+    if (spec.title) {
+      ctx.font = '13px system-ui, sans-serif';
+      ctx.textAlign = 'left';
+      ctx.fillText(spec.title, 4, t - 6);
+    }
+    ctx.restore();
+  }
+
+  // Small colour keys in the top-right corner of the plot.
+  function legend(ctx, box, items) {
+    if (!items || !items.length) return;
+    ctx.save();
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    const width = Math.max(...items.map(i => ctx.measureText(i.label).width)) + 22;
+    const x = box.l + box.w - width - 6;
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.fillRect(x - 4, box.t + 4, width + 4, items.length * 15 + 6);
+    items.forEach((item, k) => {
+      const y = box.t + 14 + k * 15;
+      ctx.fillStyle = item.color;
+      ctx.fillRect(x, y - 4, 12, 8);
+      ctx.fillStyle = '#1e293b';
+      ctx.fillText(item.label, x + 17, y);
+    });
+    ctx.restore();
+  }
+
+  return {extent, pad, ticks, format, draw, legend};
+})();
