@@ -1,4 +1,5 @@
-"""Read-only web dashboard of a run folder (Flask + plotly.js), live while a search runs.
+"""Read-only web dashboard of a run folder, live while a search runs: Flask, and 2-D charts
+drawn by our own canvas renderer (static/canvas_plot.js); plotly.js only for the 3-D view.
 
 `serve(run_dir, host, port)` is what `nas dashboard` calls; `create_app(run_dir)` gives
 the Flask app (tests use its test client). Importing this package does not import torch.

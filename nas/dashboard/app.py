@@ -1,7 +1,8 @@
 """The dashboard's Flask app: a static page plus a small read-only JSON API.
 
-GET  /                      the page (static/index.html, app.js, style.css)
-GET  /vendor/plotly.min.js  plotly.js from the plotly Python package (works offline)
+GET  /                      the page (static/index.html, app.js, canvas plots, style.css)
+GET  /vendor/plotly.min.js  plotly.js from the plotly Python package (works offline); the
+                            page fetches it only for the 3-D front
 GET  /api/meta              run, objectives, constraints, poll interval
 GET  /api/token             change token of trials.jsonl (a stat; polled by the page)
 GET  /api/trials?since=N    rows N.. as compact columns (incremental)
@@ -158,7 +159,7 @@ def _ctx() -> _Context:
 def create_app(run_dir: str | Path, poll_ms: int = 2000) -> Flask:
     """The dashboard app for one run folder (UserError when it is not a run folder).
 
-    The first page load's payloads (all trials, history, gzipped plotly.js) are
+    The first page load's payloads (all trials, history) and gzipped plotly.js are
     precomputed here, so opening the page costs lookups, not parsing.
     """
     info = read_run_info(run_dir)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -201,3 +202,14 @@ def test_a_run_without_trials_yet_is_served(tmp_path):
 def test_not_a_run_folder_exits_2(tmp_path, capsys):
     assert main(["dashboard", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_the_page_loads_our_canvas_plots_not_plotly(client):
+    page = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts == ["/static/canvas_axes.js", "/static/canvas_plot.js",
+                       "/static/plots.js", "/static/app.js"]
+    for path in scripts:
+        assert client.get(path).status_code == 200
+    assert "/vendor/plotly.min.js" in client.get("/static/app.js").get_data(as_text=True)
+    assert client.get("/vendor/plotly.min.js").status_code == 200  # for the 3-D view

@@ -72,29 +72,50 @@ def _wait(driver, script: str, timeout: float = 90):
     raise AssertionError(f"timed out waiting for: {script}")
 
 
+_COUNTS = "return Object.assign({}, document.querySelector('#pareto2d canvas').dataset)"
+
+
+def _point_on_canvas(driver, layer: int, index: int):
+    """Move the mouse onto point `index` of canvas layer `layer` of the Pareto plot."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    overlay = driver.find_element("css selector", "#pareto2d canvas:nth-of-type(2)")
+    at = driver.execute_script("return window.__nas.plots.pareto.pixelOf(arguments[0], "
+                               "arguments[1])", layer, index)
+    size = overlay.size
+    ActionChains(driver).move_to_element_with_offset(
+        overlay, round(at["x"] - size["width"] / 2), round(at["y"] - size["height"] / 2)
+    ).perform()
+    return ActionChains(driver)
+
+
 def test_page_draws_front_selects_and_exports(browser, served):
     run, url = served
     browser.get(url)
-    _wait(browser, "return window.__nas && window.__nas.ready")
+    _wait(browser, "return window.__nas && window.__nas.ready && window.__frontDrawnAt")
+    assert browser.execute_script("return window.Plotly") is None  # not on the 2-D page
     front = browser.execute_script(
-        "return fetch('/api/front?metrics=params,accuracy').then(r => r.json())")
-    points = browser.execute_script(
-        "return document.getElementById('pareto').data.map(t => t.x.length)")
-    assert points[1] == len(front["rows"]) >= 2  # the front trace: one point per front arch
-    assert points[0] + points[1] == front["candidates"]  # and the faded dominated mass
-    hover = browser.execute_script("return document.getElementById('pareto').data[1].text[0]")
-    assert hover.startswith("trial ") and "1<-0 " in hover  # genotype summary on hover
-    clicked = browser.execute_script("return S.ids[arguments[0]]", front["rows"][-1])
-    browser.execute_script("document.getElementById('pareto').emit('plotly_click', "
-                           "{points: [{customdata: arguments[0]}]})", front["rows"][-1])
+        "return fetch('/api/front?metrics=accuracy,params').then(r => r.json())")
+    trials = browser.execute_script("return fetch('/api/trials').then(r => r.json())")
+    counts = {k: int(v) for k, v in browser.execute_script(_COUNTS).items() if k != "drawMs"}
+    assert counts["frontPoints"] == len(front["rows"]) >= 2  # one marker per front arch
+    assert counts["frontPoints"] + counts["dominatedPoints"] == front["candidates"]
+    assert counts["infeasiblePoints"] == trials["status"].count(2) > 0  # shaded, not hidden
+    rows = browser.execute_script("return window.__nas.plots.pareto.spec.layers[2].rows")
+    assert sorted(rows) == sorted(front["rows"])
+    _point_on_canvas(browser, 2, len(rows) - 1)
+    tip = _wait(browser, "const t = document.querySelector('#pareto2d .plot-tip');"
+                         "return !t.hidden && t.textContent")
+    clicked = trials["ids"][rows[-1]]
+    assert tip.startswith(f"trial {clicked} (Pareto front)") and "1<-0 " in tip  # genotype
+    _point_on_canvas(browser, 2, len(rows) - 1).click().perform()
     _wait(browser, f"return window.__nas.selected === {clicked}")  # a click selects
-    tid = browser.execute_script("return S.ids[arguments[0]]", front["rows"][0])
+    assert len(browser.find_elements("css selector", "#drawing svg g.edge")) == 6
+    tid = trials["ids"][rows[0]]
     browser.find_element("id", "trial-id").clear()
     browser.find_element("id", "trial-id").send_keys(str(tid))
     browser.find_element("id", "show").click()
-    _wait(browser, "return window.__nas.selected === arguments[0]".replace(
-        "arguments[0]", str(tid)))
-    assert len(browser.find_elements("css selector", "#drawing svg g.edge")) == 6
+    _wait(browser, f"return window.__nas.selected === {tid}")
     browser.find_element("id", "export").click()
     _wait(browser, "return window.__nas.exported")
     result = browser.find_element("id", "export-result").text
@@ -105,16 +126,19 @@ def test_page_draws_front_selects_and_exports(browser, served):
     assert shot.stat().st_size > 10_000
 
 
-def test_three_objectives_draw_in_3d(browser, served):
+def test_three_objectives_load_plotly_and_draw_in_3d(browser, served):
     from selenium.webdriver.support.ui import Select
 
     _, url = served
     browser.get(url)
     _wait(browser, "return window.__nas && window.__nas.ready")
     Select(browser.find_element("id", "z")).select_by_value("latency_ms")
-    types = _wait(browser, "const d = document.getElementById('pareto').data;"
-                           "return d[0].type === 'scatter3d' && d.map(t => t.type)")
+    types = _wait(browser, "const d = document.getElementById('pareto3d').data;"
+                           "return d && d[0].type === 'scatter3d' && d.map(t => t.type)")
     assert types == ["scatter3d"] * 3
+    assert browser.execute_script("return document.getElementById('pareto2d').hidden")
+    Select(browser.find_element("id", "z")).select_by_value("")
+    _wait(browser, "return document.getElementById('pareto3d').hidden")
 
 
 def test_page_picks_up_new_trials_live(browser, served):
@@ -136,5 +160,5 @@ def test_a_fresh_run_fills_in_as_trials_finish(browser, tmp_path):
         store = RunStore(run)
         for record in synthetic_records(20, seed=3):
             store.append_trial(record)
-        _wait(browser, "const d = document.getElementById('pareto').data;"
-                       "return S.n === 20 && d.length === 3 && d[1].x.length > 0", timeout=30)
+        _wait(browser, "return S.n === 20 && +document.querySelector('#pareto2d canvas')"
+                       ".dataset.frontPoints > 0", timeout=30)
