@@ -150,6 +150,11 @@ def test_page_picks_up_new_trials_live(browser, served):
     for record in synthetic_records(4, seed=11, start_id=5000):
         store.append_trial(record)
     _wait(browser, f"return S.n === {before + 4}", timeout=30)
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/api/trials')).map(n => n.split('since=')[1])")
+    assert fetched[0] == "0" and str(before) in fetched[1:]  # polls ask only for new rows
+    assert "0" not in fetched[1:]
 
 
 def test_a_fresh_run_fills_in_as_trials_finish(browser, tmp_path):
