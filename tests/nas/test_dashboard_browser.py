@@ -75,18 +75,20 @@ def _wait(driver, script: str, timeout: float = 90):
 _COUNTS = "return Object.assign({}, document.querySelector('#pareto2d canvas').dataset)"
 
 
-def _point_on_canvas(driver, layer: int, index: int):
-    """Move the mouse onto point `index` of canvas layer `layer` of the Pareto plot."""
-    from selenium.webdriver.common.action_chains import ActionChains
+def _point_on_canvas(driver, layer: int, index: int, click: bool = False) -> None:
+    """Move the mouse onto point `index` of canvas layer `layer` of the Pareto plot (and
+    click), in viewport coordinates, as a user would."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
-    overlay = driver.find_element("css selector", "#pareto2d canvas:nth-of-type(2)")
-    at = driver.execute_script("return window.__nas.plots.pareto.pixelOf(arguments[0], "
-                               "arguments[1])", layer, index)
-    size = overlay.size
-    ActionChains(driver).move_to_element_with_offset(
-        overlay, round(at["x"] - size["width"] / 2), round(at["y"] - size["height"] / 2)
-    ).perform()
-    return ActionChains(driver)
+    at = driver.execute_script(
+        "const p = window.__nas.plots.pareto, r = p.overlay.getBoundingClientRect(),"
+        " q = p.pixelOf(arguments[0], arguments[1]); return [r.left + q.x, r.top + q.y]",
+        layer, index)
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(round(at[0]), round(at[1]))
+    if click:
+        actions.pointer_action.click()
+    actions.perform()
 
 
 def test_page_draws_front_selects_and_exports(browser, served):
@@ -108,7 +110,7 @@ def test_page_draws_front_selects_and_exports(browser, served):
                          "return !t.hidden && t.textContent")
     clicked = trials["ids"][rows[-1]]
     assert tip.startswith(f"trial {clicked} (Pareto front)") and "1<-0 " in tip  # genotype
-    _point_on_canvas(browser, 2, len(rows) - 1).click().perform()
+    _point_on_canvas(browser, 2, len(rows) - 1, click=True)
     _wait(browser, f"return window.__nas.selected === {clicked}")  # a click selects
     assert len(browser.find_elements("css selector", "#drawing svg g.edge")) == 6
     tid = trials["ids"][rows[0]]
