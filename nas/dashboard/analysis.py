@@ -29,10 +29,11 @@ def feasible_mask(table: TrialTable, constraints: Sequence[Constraint] = ()) -> 
     ok = table.complete_mask()
     for c in constraints:
         value = table.column(c.name)
-        with np.errstate(invalid="ignore"):
-            ok &= np.isfinite(value)
-            ok &= (value >= c.min) if c.min is not None else True
-            ok &= (value <= c.max) if c.max is not None else True
+        ok &= np.isfinite(value)
+        if c.min is not None:
+            ok &= value >= c.min
+        if c.max is not None:
+            ok &= value <= c.max
     return ok
 
 
