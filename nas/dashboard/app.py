@@ -39,6 +39,9 @@ _GZIP_TYPES = ("application/json", "text/html", "text/css", "text/javascript",
                "application/javascript")
 
 
+NO_PLOTLY = 'the 3-D view needs plotly.js: pip install "frontier-nas[dashboard]"'
+
+
 def plotly_js_path() -> Path | None:
     """plotly.min.js bundled in the plotly Python package, or None when not installed."""
     spec = importlib.util.find_spec("plotly")
@@ -196,7 +199,7 @@ def favicon():
 def plotly_js():
     path, gz = plotly_js_path(), _ctx().plotly_gz
     if path is None:
-        abort(404, 'plotly is not installed: pip install "frontier-nas[dashboard]"')
+        abort(404, NO_PLOTLY)
     if gz is None or "gzip" not in request.headers.get("Accept-Encoding", ""):
         return send_from_directory(path.parent, path.name, max_age=86400)
     return Response(gz, mimetype="text/javascript",

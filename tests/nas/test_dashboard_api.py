@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from nas.cli import main
-from nas.dashboard import create_app
+from nas.dashboard import create_app, make_dashboard_server
+from nas.dashboard.app import NO_PLOTLY
 from nas.dashboard.drawing import draw_genotype
 from nas.dashboard.synthetic import make_synthetic_run, synthetic_records
 from nas.pareto import front_summary
@@ -185,10 +186,16 @@ def test_port_in_use_exits_2(run, capsys):
     assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
 
 
-def test_missing_plotly_exits_2(run, monkeypatch, capsys):
+def test_without_plotly_only_the_3d_view_is_missing(run, monkeypatch):
     monkeypatch.setattr("nas.dashboard.server.plotly_js_path", lambda: None)
-    assert main(["dashboard", str(run), "--port", "0"]) == 2
-    assert 'pip install "frontier-nas[dashboard]"' in capsys.readouterr().err
+    monkeypatch.setattr("nas.dashboard.app.plotly_js_path", lambda: None)
+    server = make_dashboard_server(run, port=0)  # starts: plotly is only for the 3-D view
+    server.server_close()
+    client = create_app(run).test_client()
+    assert client.get("/").status_code == 200
+    missing = client.get("/vendor/plotly.min.js")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == NO_PLOTLY
 
 
 def test_a_run_without_trials_yet_is_served(tmp_path):

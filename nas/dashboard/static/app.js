@@ -134,7 +134,13 @@ async function redrawPareto() {
 
 async function drawPareto3d(front, row) {
   $('front-info').textContent = 'loading plotly.js for the 3-D view\u2026';
-  const Plotly = await loadPlotly();
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (err) {
+    $('front-info').textContent = 'the 3-D view needs plotly.js: pip install "frontier-nas[dashboard]"';
+    return;
+  }
   const [x, y, z] = front.metrics, fig = NASPlots.pareto3d(S, x, y, z, front, row);
   const el = $('pareto3d');
   await Plotly.react(el, fig.data, fig.layout, {responsive: true, displaylogo: false});
