@@ -74,6 +74,9 @@ class BayesOpt(Strategy):
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         self.history.told(genotype, metrics)
 
+    def cancel(self, genotype: Genotype) -> None:
+        self.history.cancelled(genotype)
+
     def _propose(self, rng: np.random.Generator) -> Genotype:
         history, opts = self.history, self.options
         measured = [history.observations[i] for i in history.measured()]

@@ -126,3 +126,30 @@ def test_ours_work_on_every_space(space_name, name):
 def test_bad_strategy_options(name, option):
     with pytest.raises(UserError, match=f"option '{option}' of strategy '{name}' must be at"):
         build(name, SINGLE, **{option: 0})
+
+
+def _still_pending(state):
+    """Asks a strategy state still waits for: History pending lists, RUNNING Optuna trials."""
+    if isinstance(state, dict):
+        found = list(state.get("history", {}).get("pending", [])) \
+            if isinstance(state.get("history"), dict) else []
+        found += [t for t in state.get("trials", []) if t.get("state") == "RUNNING"]
+        return found + _still_pending(state.get("inner"))
+    return []
+
+
+@pytest.mark.parametrize("name", list_strategies())
+def test_a_withdrawn_ask_is_no_longer_pending(name):
+    """`cancel` (the driver's withdrawal of an ask already in flight) leaves nothing pending
+    once the other asks are told, and survives a state_dict round trip."""
+    space, evaluator = synthetic()
+    strategy = build(name, MULTI, seed=3)
+    drive(strategy, 4)
+    kept, withdrawn = strategy.ask(), strategy.ask()
+    # these keep no per-ask state (spos asks through spos_evolution by default)
+    assert _still_pending(strategy.state_dict()) or name in ("random", "dnas", "spos",
+                                                              "spos_evolution")
+    strategy.cancel(withdrawn)
+    strategy.tell(kept, evaluator(space, kept))
+    assert _still_pending(json_roundtrip(strategy.state_dict())) == []
+    drive(strategy, 3)  # and it goes on asking
