@@ -172,5 +172,8 @@ def test_a_withdrawn_ask_is_no_longer_pending(name):
                                                               "spos_evolution")
     strategy.cancel(withdrawn)
     strategy.tell(kept, evaluator(space, kept))
-    assert _still_pending(json_roundtrip(strategy.state_dict())) == []
-    drive(strategy, 3)  # and it goes on asking
+    state = json_roundtrip(strategy.state_dict())
+    assert _still_pending(state) == []
+    resumed = build(name, MULTI, seed=3)
+    resumed.load_state_dict(state)
+    assert drive(resumed, 3)[0] == drive(strategy, 3)[0]  # and both go on alike
