@@ -5,13 +5,17 @@ and before anything else acts on it; the record carries the strategy asks made s
 previous record, so the log alone replays the search (nas.resume). Up to `workers` trials
 run at once; a genotype already measured is answered from the store and one already in
 flight is asked again, so no genotype is evaluated twice. Ctrl-C (or SIGTERM) kills the
-running trials, writes a snapshot and leaves a run that `--resume` continues.
+running trials, writes a snapshot and leaves a run that `--resume` continues. An
+interruption in the middle of asking or of recording + telling (the strategy and the
+driver's bookkeeping half updated) writes no snapshot: the previous one plus the log
+replay exactly, whereas a snapshot of the half-updated strategy would not.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
@@ -68,6 +72,7 @@ class Driver:
         self.next_id = 0
         self._next_snapshot = time.monotonic() + SNAPSHOT_EVERY_S
         self._resume_note: str | None = None
+        self._consistent = True  # False while the strategy and bookkeeping are mid-update
         if resume:
             self._restore(store.trials(repair=False), store.load_state())
 
@@ -83,6 +88,14 @@ class Driver:
         if restored.diverged:
             self._resume_note += f"; WARNING strategy replay diverged: {restored.diverged}"
 
+    @contextlib.contextmanager
+    def _updating(self) -> Iterator[None]:
+        """Strategy and bookkeeping change together inside; an exception (Ctrl-C) that
+        leaves the block early leaves them out of step, so `_consistent` stays False."""
+        self._consistent = False
+        yield
+        self._consistent = True
+
     def _snapshot(self) -> None:
         start = time.monotonic()
         self.store.save_state(snapshot(self.strategy, self.view.records, self.unlogged))
@@ -93,16 +106,19 @@ class Driver:
     # ----- asking ---------------------------------------------------------------------
     def _ask(self) -> tuple[int, Genotype]:
         """Next trial; a genotype in flight is asked again (up to REASK_LIMIT times)."""
-        in_flight = {g.key for g in self.pending.values()}
-        for attempt in range(REASK_LIMIT):
-            genotype = self.strategy.ask()
-            if genotype.key not in in_flight or attempt == REASK_LIMIT - 1:
-                break
-            self.unlogged.append({"tid": None, "key": genotype.key,
+        with self._updating():
+            in_flight = {g.key for g in self.pending.values()}
+            for attempt in range(REASK_LIMIT):
+                genotype = self.strategy.ask()
+                if genotype.key not in in_flight or attempt == REASK_LIMIT - 1:
+                    break
+                self.strategy.cancel(genotype)  # never evaluated: withdraw it
+                self.unlogged.append({"tid": None, "key": genotype.key,
+                                      "genotype": genotype.to_dict()})
+            tid, self.next_id = self.next_id, self.next_id + 1
+            self.unlogged.append({"tid": tid, "key": genotype.key,
                                   "genotype": genotype.to_dict()})
-        tid, self.next_id = self.next_id, self.next_id + 1
-        self.unlogged.append({"tid": tid, "key": genotype.key, "genotype": genotype.to_dict()})
-        self.pending[tid] = genotype
+            self.pending[tid] = genotype
         return tid, genotype
 
     # ----- the loop -------------------------------------------------------------------
@@ -133,7 +149,11 @@ class Driver:
                            f"{self.store.dir}`")
             raise
         finally:
-            self._snapshot()
+            if self._consistent:
+                self._snapshot()
+            else:
+                self.store.log("no snapshot: interrupted mid-update; the last snapshot and "
+                               "the trial log resume exactly")
             self.view.flush(self.store, self.config.name)
         counts = self.view.counts
         return SearchSummary(str(self.store.dir), self.view.n_finished, self.view.n_failed,
@@ -166,15 +186,17 @@ class Driver:
 
     def _finish(self, finished: list[tuple[Flight, dict[str, Any]]], running: int) -> None:
         """Record a batch durably (one fsync), then tell the strategy, in order."""
-        records = [self._record(flight, result) for flight, result in finished]
-        for i, record in enumerate(records):
-            record["asks"] = self.unlogged if i == 0 else []
-            self.view.add(record)  # sets record["hypervolume"]
-        self.store.append_trials(records)  # durable before anything acts on it
-        self.unlogged = []
-        for (flight, _), record in zip(finished, records):
-            self.strategy.tell(flight.genotype, Metrics.from_dict(record["metrics"]))
-            del self.pending[flight.tid]
+        with self._updating():
+            records = [self._record(flight, result) for flight, result in finished]
+            for i, record in enumerate(records):
+                record["asks"] = self.unlogged if i == 0 else []
+                self.view.add(record)  # sets record["hypervolume"]
+            self.store.append_trials(records)  # durable before anything acts on it
+            self.unlogged = []
+            for (flight, _), record in zip(finished, records):
+                self.strategy.tell(flight.genotype, Metrics.from_dict(record["metrics"]))
+                del self.pending[flight.tid]
+        for record in records:
             self.progress.trial(**self.view.progress_fields(record, running))
         if time.monotonic() >= self._next_snapshot:
             self._snapshot()

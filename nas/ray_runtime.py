@@ -18,7 +18,8 @@ from typing import Iterator
 
 from search_spaces.errors import UserError
 
-__all__ = ["ray_session", "resolve_workers", "PROJECT_ROOT", "CONNECT_TIMEOUT_S"]
+__all__ = ["ray_session", "resolve_workers", "cluster_slots", "PROJECT_ROOT",
+           "CONNECT_TIMEOUT_S"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _PACKAGES = ("nas", "search_spaces", "trainers")
@@ -132,6 +133,14 @@ def resolve_workers(workers: int | str, num_cpus: float, num_gpus: float) -> int
                         f"has that ({have or 'no nodes'}); lower config 'resources'")
     if workers != "auto":
         return int(workers)
+    return max(1, cluster_slots(num_cpus, num_gpus))
+
+
+def cluster_slots(num_cpus: float, num_gpus: float) -> int | float:
+    """How many trials of this size the cluster's CPUs and GPUs hold at once (inf when a
+    trial needs neither)."""
+    import ray
+
     total = ray.cluster_resources()
     fits = [total.get(k, 0) / need for k, need in (("CPU", num_cpus), ("GPU", num_gpus)) if need]
-    return max(1, int(math.floor(min(fits) + 1e-9)))
+    return int(math.floor(min(fits) + 1e-9)) if fits else math.inf

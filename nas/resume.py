@@ -2,12 +2,13 @@
 
 The trial log is the state: each record carries the strategy asks made since the previous
 record ("asks": [{"tid", "key", "genotype"}], tid None for an ask the driver discarded as
-a duplicate of an in-flight genotype), and records are told in log order. Strategies are
-deterministic functions of their asks and tells (their RNG is derived from
-(seed, n_asked)), so replaying asks and tells in that order rebuilds the strategy; a
-snapshot (state.json: strategy state after `records` records plus the asks made since)
-only shortens the replay. Asks made after the last record and after the snapshot were
-never durable; they are simply asked again, and give the same genotypes.
+a duplicate of an in-flight genotype and withdrew with `Strategy.cancel`), and records
+are told in log order. Strategies are deterministic functions of their asks, tells and
+withdrawals (their RNG is derived from (seed, n_asked)), so replaying them in that order
+rebuilds the strategy; a snapshot (state.json: strategy state after `records` records
+plus the asks made since) only shortens the replay. Asks made after the last record and
+after the snapshot were never durable; they are simply asked again, and give the same
+genotypes.
 """
 from __future__ import annotations
 
@@ -90,6 +91,8 @@ def restore(strategy: Strategy, space: Space, records: Sequence[Mapping[str, Any
             if asked.key != ask["key"] and result.diverged is None:
                 result.diverged = (f"replayed ask {result.replayed_asks} gave {asked.key}, "
                                    f"the log says {ask['key']}")
+            if ask["tid"] is None:  # the driver discarded it (in flight) and withdrew it
+                strategy.cancel(asked)
         record = records[i]
         genotype = space.validate(Genotype.from_dict(record["genotype"]))
         strategy.tell(genotype, Metrics.from_dict(record["metrics"]))

@@ -3,8 +3,11 @@
 Ray's own task retries are off (`max_retries=0`) so that the driver sees every loss: a
 trial whose worker process or node dies is submitted again up to `max_retries` times and
 then failed with the reason; an error raised by the evaluator itself is not retried (it
-would fail again). A trial still running `timeout_s` after submission is killed with
-`ray.cancel(force=True)` and failed. Tasks reuse Ray's worker processes (no process or
+would fail again). A trial still running `timeout_s` after its clock started is killed
+with `ray.cancel(force=True)` and failed. The clock starts at submission while the
+cluster's CPUs/GPUs hold every trial in flight; beyond that the later submissions queue
+in Ray, and their clocks start as earlier trials leave (in submission order). Time spent
+queued behind other jobs' tasks is not seen, so it counts. Tasks reuse Ray's worker processes (no process or
 actor per trial), so a trivial trial costs about a millisecond of Ray time.
 """
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Callable
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
+from .ray_runtime import cluster_slots
 from .worker import evaluate_trial
 
 __all__ = ["Flight", "RayTrials", "InlineTrials", "failed_result"]
@@ -31,7 +35,7 @@ class Flight:
     genotype: Genotype
     attempt: int
     submitted: float
-    deadline: float | None
+    deadline: float | None  # None: no timeout, or its clock has not started (queued)
 
 
 def failed_result(reason: str, started: float, attempts: int) -> dict[str, Any]:
@@ -51,16 +55,33 @@ class RayTrials:
             task_base, max_retries, timeout_s, log)
         self._remote = ray.remote(evaluate_trial).options(
             num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0, retry_exceptions=False)
-        self.flights: dict[Any, Flight] = {}
+        self.flights: dict[Any, Flight] = {}  # in submission order
+        self.size = (num_cpus, num_gpus)
+        self.slots = cluster_slots(*self.size)  # trials the cluster runs at once
 
     def __len__(self) -> int:
         return len(self.flights)
 
     def submit(self, tid: int, genotype: Genotype, attempt: int = 0) -> None:
         task = {**self.task_base, "genotype": genotype.to_dict(), "trial_id": tid}
+        self.flights[self._remote.remote(task)] = Flight(tid, genotype, attempt, time.time(),
+                                                         None)
+        self._start_clocks()
+
+    def _start_clocks(self) -> None:
+        """Start the timeout of each trial among the oldest `slots` in flight (those the
+        cluster runs now) whose clock has not started. Slots are recounted while trials
+        queue, as a cluster may grow."""
+        if not self.timeout_s:
+            return
+        if len(self.flights) > self.slots:
+            self.slots = cluster_slots(*self.size)
         now = time.time()
-        deadline = now + self.timeout_s if self.timeout_s else None
-        self.flights[self._remote.remote(task)] = Flight(tid, genotype, attempt, now, deadline)
+        for i, flight in enumerate(self.flights.values()):
+            if i >= self.slots:
+                break
+            if flight.deadline is None:
+                flight.deadline = now + self.timeout_s
 
     def wait(self, poll_s: float = POLL_S) -> list[tuple[Flight, dict[str, Any]]]:
         """Block until some trials finish or time out (or `poll_s` passes: then [])."""
@@ -80,7 +101,9 @@ class RayTrials:
             result = self._result(ref, flight)
             if result is not None:
                 finished.append((flight, result))
-        return finished + self._expire()
+        expired = self._expire()
+        self._start_clocks()  # trials that left made room for queued ones
+        return finished + expired
 
     def _result(self, ref, flight: Flight) -> dict[str, Any] | None:
         """The trial's result, a failure, or None when it was resubmitted."""

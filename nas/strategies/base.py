@@ -104,6 +104,11 @@ class Strategy(abc.ABC):
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         """Report the result of a genotype returned by `ask`."""
 
+    def cancel(self, genotype: Genotype) -> None:
+        """Withdraw the latest ask of `genotype`: it will never be told (the driver discards
+        an ask whose genotype is already in flight). Strategies that keep asks pending
+        override this; one that keeps nothing per ask has nothing to withdraw."""
+
     def state_dict(self) -> dict[str, Any]:
         return {"name": self.name, "seed": self.seed, "n_asked": self.n_asked}
 

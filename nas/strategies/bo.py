@@ -9,8 +9,15 @@ genotypes, expected improvement over a local + global candidate pool, never re-a
 - Candidates: neighbours and two-step mutations of the best `top` genotypes plus
   `random` uniform ones (BANANAS-style, White et al. 2021), minus every told or
   in-flight genotype, so no genotype is evaluated twice.
-- Several objectives: ParEGO (Knowles 2006, IEEE TEVC 10(1)): each ask scalarises the
-  rank-normalised objectives with an augmented Chebyshev function of random weights.
+- Several objectives (`mo_acquisition`): "parego" (Knowles 2006, IEEE TEVC 10(1)): each
+  ask scalarises the rank-normalised objectives with an augmented Chebyshev function of
+  random weights; or "ehvi": one GP per objective and exact expected hypervolume
+  improvement (Emmerich et al. 2006; Yang et al. 2019) in the normal-score space
+  (`mobo`), the pool grown from every member of the feasible front. NB201 CIFAR-10
+  (accuracy, cost) hypervolume ratio at 100 queries, seeds 0-19: parego 0.963, ehvi
+  0.955 (std 0.016-0.022 per run; ehvi costs ~1.3x the time per ask), so parego stays
+  the default. EHVI in raw objective units (a warped GP) scored 0.89: with a reference
+  point taken from the data it chases the cheap, inaccurate end of the front.
 - Batches: in-flight genotypes enter the GP with their posterior mean ("kriging
   believer", Ginsbourger et al. 2010), so parallel asks spread out.
 Randomness comes from (seed, n_asked) and warm-started hyperparameters are part of the
@@ -22,19 +29,22 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from search_spaces.errors import UserError
+from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
+from ..pareto import non_dominated_sort, pareto_mask
 from .base import STRATEGIES, Strategy
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
 from .gp import GaussianProcess, expected_improvement, normal_scores, prob_between
 from .history import History, Observation
+from .mobo import box_decomposition, expected_hvi, model_reference
 
 __all__ = ["BayesOpt"]
 
 _CHEBYSHEV_RHO = 0.05  # ParEGO's augmentation weight (Knowles 2006, Eq. 2)
+MO_ACQUISITIONS = ("parego", "ehvi")
 
 
 def _threadpool_limits():
@@ -54,11 +64,14 @@ class BayesOpt(Strategy):
 
     name = "bo"
     defaults = {"n_init": 10, "top": 10, "mutations": 50, "random": 2000, "maxiter": 50,
-                "refit_below": 100, "refit_every": 5}
+                "refit_below": 100, "refit_every": 5, "mo_acquisition": "parego"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.require_positive("n_init", "random", "refit_every")
+        if self.options["mo_acquisition"] not in MO_ACQUISITIONS:
+            raise unknown_choice("bo option 'mo_acquisition'", self.options["mo_acquisition"],
+                                 MO_ACQUISITIONS)
         self.history = History(self)
         self.encoder = Encoder(self.space)
         self.thetas: dict[str, list[float]] = {}
@@ -74,6 +87,9 @@ class BayesOpt(Strategy):
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         self.history.told(genotype, metrics)
 
+    def cancel(self, genotype: Genotype) -> None:
+        self.history.cancelled(genotype)
+
     def _propose(self, rng: np.random.Generator) -> Genotype:
         history, opts = self.history, self.options
         measured = [history.observations[i] for i in history.measured()]
@@ -82,16 +98,17 @@ class BayesOpt(Strategy):
             return unseen_sample(self, history, rng, 100)
         rows = self.encoder.rows(o.genotype for o in measured)
         X, Xp = self.encoder.onehot(rows), self.encoder.onehot(self.encoder.rows(history.pending))
-        target = self._target(measured, rng)
+        targets = self._targets(measured, rng)
         feasible = np.array([o.violation <= 0 for o in measured])
-        top = rows[np.lexsort((-target, ~feasible))[:opts["top"]]]
+        top = rows[self._parents(targets, feasible, measured)]
         exclude = {self.encoder.row(o.genotype) for o in history.observations}
         exclude.update(self.encoder.row(g) for g in history.pending)
         pool = candidate_pool(self.encoder, top, rng, opts["mutations"], opts["random"],
                               exclude)
         if not len(pool):  # everything nearby and every random draw was seen
             return unseen_sample(self, history, rng, 100)
-        score = self._acquisition(X, Xp, target, feasible, measured, self.encoder.onehot(pool))
+        score = self._acquisition(X, Xp, targets, feasible, measured,
+                                  self.encoder.onehot(pool))
         for i in np.argsort(-score, kind="stable")[:100]:
             try:  # a space may forbid some combinations of choices
                 return self.encoder.genotype(pool[i])
@@ -100,19 +117,33 @@ class BayesOpt(Strategy):
         return unseen_sample(self, history, rng, 100)
 
     # ----- model ----------------------------------------------------------------------
-    def _target(self, measured: Sequence[Observation], rng: np.random.Generator) -> np.ndarray:
-        """Higher-is-better scalar per measured trial: normal scores of the objective, or
-        of a random augmented-Chebyshev scalarisation (ParEGO) for several objectives."""
+    def _targets(self, measured: Sequence[Observation], rng: np.random.Generator
+                 ) -> np.ndarray:
+        """Higher-is-better normal scores (n, 1) of the objective or of a random augmented-
+        Chebyshev scalarisation (ParEGO); for EHVI, (n, m): one column per objective."""
         signs = np.array([1.0 if o.direction == "maximize" else -1.0 for o in self.objectives])
         values = np.array([o.values for o in measured], dtype=float) * signs
-        if values.shape[1] == 1:
-            return normal_scores(values[:, 0])
         scores = np.column_stack([normal_scores(v) for v in values.T])
+        if values.shape[1] == 1 or self.options["mo_acquisition"] == "ehvi":
+            return scores
         span = np.ptp(scores, axis=0)
         cost = 1.0 - (scores - scores.min(0)) / np.where(span > 0, span, 1.0)
         weights = rng.dirichlet(np.ones(values.shape[1]))
         chebyshev = (weights * cost).max(1) + _CHEBYSHEV_RHO * (weights * cost).sum(1)
-        return normal_scores(-chebyshev)
+        return normal_scores(-chebyshev)[:, None]
+
+    def _parents(self, targets: np.ndarray, feasible: np.ndarray,
+                 measured: Sequence[Observation]) -> np.ndarray:
+        """Positions of the genotypes whose neighbourhoods enter the pool: the `top` best
+        (feasible first), and for EHVI at least the whole feasible front."""
+        if targets.shape[1] == 1:
+            return np.lexsort((-targets[:, 0], ~feasible))[:self.options["top"]]
+        rank = np.full(len(targets), np.inf)
+        if feasible.any():
+            rank[feasible] = non_dominated_sort(-targets[feasible])
+        violation = np.array([o.violation for o in measured])
+        order = np.lexsort((np.arange(len(rank)), violation, rank))
+        return order[:max(self.options["top"], int((rank == 0).sum()))]
 
     def _posterior(self, name: str, X: np.ndarray, y: np.ndarray,
                    Xp: np.ndarray) -> GaussianProcess:
@@ -127,13 +158,16 @@ class BayesOpt(Strategy):
             gp.condition(np.vstack([X, Xp]), np.concatenate([y, believed]))
         return gp
 
-    def _acquisition(self, X: np.ndarray, Xp: np.ndarray, target: np.ndarray,
+    def _acquisition(self, X: np.ndarray, Xp: np.ndarray, targets: np.ndarray,
                      feasible: np.ndarray, measured: Sequence[Observation],
                      Xc: np.ndarray) -> np.ndarray:
-        """EI x P(feasible) at the candidate rows Xc."""
-        mu, sd = self._posterior("objective", X, target, Xp).predict(Xc)
-        score = expected_improvement(mu, sd, target[feasible].max()) if feasible.any() \
-            else np.ones(len(Xc))
+        """EI (one target column) or EHVI (one per objective) x P(feasible) at rows Xc."""
+        if targets.shape[1] == 1:
+            mu, sd = self._posterior("objective", X, targets[:, 0], Xp).predict(Xc)
+            score = expected_improvement(mu, sd, targets[feasible, 0].max()) \
+                if feasible.any() else np.ones(len(Xc))
+        else:
+            score, mu, sd = self._ehvi(X, Xp, targets, feasible, Xc)
         for j, constraint in enumerate(self.constraints):
             g = np.array([o.violations[j] for o in measured], dtype=float)
             ok = np.isfinite(g)
@@ -144,9 +178,28 @@ class BayesOpt(Strategy):
                                     (g[ok] - centre) / scale, Xp)
             c_mu, c_sd = model.predict(Xc)
             score = score * prob_between(c_mu, c_sd, None, -centre / scale)
-        if not np.any(score > 0):  # EI underflowed everywhere: fall back to optimism
+        if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
             score = mu + sd
         return score
+
+    def _ehvi(self, X: np.ndarray, Xp: np.ndarray, targets: np.ndarray, feasible: np.ndarray,
+              Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """EHVI of the candidates in the normal-score space, one GP per objective; pending
+        genotypes join the front at their posterior means (kriging believer). Also returns
+        the summed posterior means and sds (the optimistic fallback)."""
+        mu, sd, believed = [], [], []
+        for j, objective in enumerate(self.objectives):
+            gp = self._posterior(f"objective:{objective.name}", X, targets[:, j], Xp)
+            for out, value in zip((mu, sd), gp.predict(Xc)):
+                out.append(value)
+            believed.append(gp.predict(Xp)[0] if len(Xp) else np.zeros(0))
+        mu, sd = np.column_stack(mu), np.column_stack(sd)
+        if not feasible.any():
+            return np.ones(len(Xc)), mu.sum(1), sd.sum(1)
+        points = -np.vstack([targets[feasible], np.column_stack(believed)])  # minimised
+        front = points[pareto_mask(points)]
+        lower, upper = box_decomposition(front, model_reference(front, -targets))
+        return expected_hvi(-mu, sd, lower, upper), mu.sum(1), sd.sum(1)
 
     # ----- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

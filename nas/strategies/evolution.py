@@ -68,6 +68,9 @@ class RegularizedEvolution(Strategy):
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         self.history.told(genotype, metrics)
 
+    def cancel(self, genotype: Genotype) -> None:
+        self.history.cancelled(genotype)
+
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "history": self.history.state_dict()}
 

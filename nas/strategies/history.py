@@ -71,6 +71,13 @@ class History:
         self.seen.add(genotype.key)
         return genotype
 
+    def cancelled(self, genotype: Genotype) -> None:
+        """Drop the latest pending ask of `genotype` (it stays seen: never asked again)."""
+        for i in range(len(self.pending) - 1, -1, -1):
+            if self.pending[i].key == genotype.key:
+                del self.pending[i]
+                return
+
     def told(self, genotype: Genotype, metrics: Metrics) -> Observation:
         """Record a result; a genotype that was not asked counts as an outside observation."""
         for i, g in enumerate(self.pending):

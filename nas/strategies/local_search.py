@@ -63,6 +63,9 @@ class LocalSearch(Strategy):
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         self.history.told(genotype, metrics)
 
+    def cancel(self, genotype: Genotype) -> None:
+        self.history.cancelled(genotype)
+
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "history": self.history.state_dict(),
                 "explored": sorted(self.explored), "centre": self.centre,

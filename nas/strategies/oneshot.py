@@ -69,6 +69,9 @@ class SPOSSearch(_OneShot):
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         self.inner.tell(genotype, metrics)
 
+    def cancel(self, genotype: Genotype) -> None:
+        self.inner.cancel(genotype)
+
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "inner": self.inner.state_dict()}
 

@@ -83,6 +83,18 @@ class OptunaStrategy(Strategy):
             self._study.tell(number, values,
                              state=_State.COMPLETE if values is not None else _State.FAIL)
 
+    def cancel(self, genotype: Genotype) -> None:
+        """Close the latest trial asked for `genotype` as FAIL (samplers skip failed ones)."""
+        numbers = self._pending.get(genotype.key)
+        if not numbers:
+            return
+        number = numbers.pop()
+        if not numbers:
+            del self._pending[genotype.key]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._study.tell(number, state=_State.FAIL)
+
     # ----- state ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         storage, sid = self._study._storage, self._study._study_id

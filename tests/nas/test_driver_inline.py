@@ -9,8 +9,10 @@ import nas.driver
 from nas.config import config_from_dict
 from nas.driver import Driver
 from nas.progress import Progress
+from nas.resume import restore
 from nas.runner import InlineTrials
 from nas.store import RunStore
+from nas.strategies.bo import BayesOpt
 
 
 class Crash(BaseException):
@@ -104,3 +106,77 @@ def test_resume_reports_a_diverged_replay(tmp_path):
     summary = _run(_config("random", {}, 1, trials=8), tmp_path / "run", resume=True)
     assert summary.trials == 8
     assert "diverged" in (tmp_path / "run" / "events.log").read_text()
+
+
+def _interrupt(driver, where):
+    """Make `driver` raise KeyboardInterrupt (Ctrl-C) once, in the middle of an update."""
+    strategy, fired = driver.strategy, []
+
+    def once(condition):
+        if condition and not fired:
+            fired.append(True)
+            raise KeyboardInterrupt
+
+    if where == "tell":  # after the record is durable, before the strategy hears of it
+        tell = strategy.tell
+        strategy.tell = lambda g, m: (once(len(strategy.history.observations) == 5), tell(g, m))
+    elif where == "inside ask":  # n_asked already counted, hyperparameters half refitted
+        propose = strategy._propose
+        strategy._propose = lambda rng: (once(strategy.n_asked == 7), propose(rng))[1]
+    else:  # the strategy asked, the driver has not yet noted the ask
+        ask = strategy.ask
+        strategy.ask = lambda: (g := ask(), once(strategy.n_asked == 7))[0]
+
+
+@pytest.mark.parametrize("where", ["tell", "inside ask", "after ask"])
+def test_ctrl_c_in_the_middle_of_an_update_resumes_exactly(tmp_path, monkeypatch, where):
+    """The cause of the intermittent CLI kill-9 test: a Ctrl-C that lands while the driver
+    tells or asks left a snapshot of a half-updated strategy, so the resumed run asked
+    other genotypes. Now no snapshot is written then, and the log replays exactly."""
+    monkeypatch.setattr(nas.driver, "SNAPSHOT_EVERY_S", 0.0)
+    monkeypatch.setattr(nas.driver, "SNAPSHOT_MAX_SHARE", 1e9)
+    config = _config(*BO, 1, trials=10)
+    _run(config, tmp_path / "straight")
+    run_dir = tmp_path / "interrupted"
+    store = RunStore.create(run_dir, config.to_dict())
+    driver = Driver(config, store, Progress(config.trials, quiet=True))
+    _interrupt(driver, where)
+    with pytest.raises(KeyboardInterrupt):
+        driver.run(1, InlineTrials(driver.task_base))
+    store.close()
+    _run(config, run_dir, resume=True)
+    assert _trials(run_dir) == _trials(tmp_path / "straight")
+    assert "no snapshot: interrupted mid-update" in (run_dir / "events.log").read_text()
+
+
+class Repeating(BayesOpt):
+    """bo that, once, asks again the genotype it asked last (Optuna samplers may)."""
+
+    def ask(self):
+        if self.n_asked == 5:
+            self.n_asked += 1
+            return self.history.asked(self.history.pending[-1])
+        return super().ask()
+
+
+def test_an_ask_discarded_as_in_flight_is_withdrawn_and_replayed(tmp_path):
+    """The driver asks again when the strategy repeats a genotype in flight; the discarded
+    ask is withdrawn (`Strategy.cancel`), not left pending in the strategy for ever, and
+    the log replay withdraws it too, rebuilding the same state."""
+    config = _config(*BO, 3, trials=10)
+    store = RunStore.create(tmp_path / "run", config.to_dict())
+    driver = Driver(config, store, Progress(config.trials, quiet=True))
+
+    def repeating():
+        return Repeating(driver.space, config.objectives, config.seed,
+                         constraints=config.constraints, **config.strategy.options)
+    driver.strategy = repeating()
+    driver.run(3, InlineTrials(driver.task_base))
+    store.close()
+    records = RunStore.open(tmp_path / "run").trials()
+    discarded = [a for r in records for a in r["asks"] if a["tid"] is None]
+    assert len(discarded) == 1 and len(records) == 10
+    assert driver.strategy.history.pending == []
+    replayed = repeating()
+    restore(replayed, driver.space, records, None)
+    assert replayed.state_dict() == driver.strategy.state_dict()

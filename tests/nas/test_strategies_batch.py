@@ -29,6 +29,21 @@ def test_resume_with_trials_in_flight_is_exact(name):
     assert head + tail == expected
 
 
+def test_bo_ehvi_resumes_exactly_with_trials_in_flight():
+    """EHVI keeps one GP per objective (their warm-started hyperparameters are state) and
+    puts in-flight genotypes on the front at their posterior means."""
+    constraints = (Constraint("latency_ms", max=1.6),)
+    straight = build("bo", MULTI, seed=5, constraints=constraints, mo_acquisition="ehvi")
+    expected, _ = drive(straight, 24, batch=3)
+    assert {"objective:accuracy", "objective:params"} <= set(straight.thetas)
+    first = build("bo", MULTI, seed=5, constraints=constraints, mo_acquisition="ehvi")
+    head, queue = drive(first, 18, batch=3)
+    resumed = build("bo", MULTI, seed=5, constraints=constraints, mo_acquisition="ehvi")
+    resumed.load_state_dict(json_roundtrip(first.state_dict()))
+    tail, _ = drive(resumed, 6, batch=3, queue=queue)
+    assert head + tail == expected
+
+
 @pytest.mark.parametrize("name", list_strategies())
 def test_replaying_asks_and_tells_rebuilds_the_strategy(name):
     """The driver's resume: a fresh strategy fed the same asks and tells asks the same."""
@@ -58,11 +73,12 @@ def test_ours_never_ask_a_genotype_twice(name):
     assert len(set(keys)) == len(keys)
 
 
-def test_bo_multi_objective_finds_a_spread_front():
+@pytest.mark.parametrize("acquisition", ["parego", "ehvi"])
+def test_bo_multi_objective_finds_a_spread_front(acquisition):
     from nas.pareto import pareto_mask, to_minimisation
 
     space, evaluator = synthetic()
-    strategy = build("bo", MULTI, seed=0)
+    strategy = build("bo", MULTI, seed=0, mo_acquisition=acquisition)
     points = []
     for _ in range(30):
         genotype = strategy.ask()
@@ -126,3 +142,38 @@ def test_ours_work_on_every_space(space_name, name):
 def test_bad_strategy_options(name, option):
     with pytest.raises(UserError, match=f"option '{option}' of strategy '{name}' must be at"):
         build(name, SINGLE, **{option: 0})
+
+
+def test_unknown_bo_acquisition_lists_the_known_ones():
+    with pytest.raises(UserError, match="parego.*ehvi|ehvi.*parego"):
+        build("bo", MULTI, mo_acquisition="ehvii")
+
+
+def _still_pending(state):
+    """Asks a strategy state still waits for: History pending lists, RUNNING Optuna trials."""
+    if isinstance(state, dict):
+        found = list(state.get("history", {}).get("pending", [])) \
+            if isinstance(state.get("history"), dict) else []
+        found += [t for t in state.get("trials", []) if t.get("state") == "RUNNING"]
+        return found + _still_pending(state.get("inner"))
+    return []
+
+
+@pytest.mark.parametrize("name", list_strategies())
+def test_a_withdrawn_ask_is_no_longer_pending(name):
+    """`cancel` (the driver's withdrawal of an ask already in flight) leaves nothing pending
+    once the other asks are told, and survives a state_dict round trip."""
+    space, evaluator = synthetic()
+    strategy = build(name, MULTI, seed=3)
+    drive(strategy, 4)
+    kept, withdrawn = strategy.ask(), strategy.ask()
+    # these keep no per-ask state (spos asks through spos_evolution by default)
+    assert _still_pending(strategy.state_dict()) or name in ("random", "dnas", "spos",
+                                                              "spos_evolution")
+    strategy.cancel(withdrawn)
+    strategy.tell(kept, evaluator(space, kept))
+    state = json_roundtrip(strategy.state_dict())
+    assert _still_pending(state) == []
+    resumed = build(name, MULTI, seed=3)
+    resumed.load_state_dict(state)
+    assert drive(resumed, 3)[0] == drive(strategy, 3)[0]  # and both go on alike
