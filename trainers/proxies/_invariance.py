@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ._common import weight_layers
+from ._common import graph_nodes, weight_layers
 
 __all__ = ["invariant_layers"]
 
@@ -25,16 +25,10 @@ __all__ = ["invariant_layers"]
 def _consumers(root: torch.Tensor) -> dict[tuple, list]:
     """(producer node, output index) -> the autograd nodes that take that output."""
     users: dict[tuple, list] = {}
-    seen, stack = set(), [root.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
+    for node in graph_nodes(root):
         for producer, index in node.next_functions:
             if producer is not None:
                 users.setdefault((producer, index), []).append(node)
-                stack.append(producer)
     return users
 
 

@@ -2,7 +2,8 @@
 
 score = sum over Conv/Linear weights of -theta * (H g), g = dL/dtheta (detached); temperature
 1, one iteration, the sign is kept (no abs). ZC computes H g by double backprop (~3x one
-forward+backward; 6x on FBNet). Here, in two passes at ~1.5x:
+forward+backward; 6x on FBNet). Here, in two passes: 1.8x on NB201, 1.5x on FBNet
+(benchmarks/bench_proxy_cost.py):
 
 * a layer whose loss is scale-invariant (its output feeds only a batch-statistics BN; most
   convs) has theta_l . (H g)_l = -||g_l||^2 exactly (`_invariance`, Arora et al. 2019);
