@@ -24,7 +24,7 @@ from .resume import restore, snapshot
 from .runner import Flight, InlineTrials, RayTrials
 from .store import RunStore
 from .strategies import make_strategy
-from .task_inputs import task_base
+from .task_inputs import task_base, with_run_checkpoints
 from .worker import build_components
 
 __all__ = ["Driver", "SearchSummary"]
@@ -58,9 +58,9 @@ class Driver:
                  resume: bool = False) -> None:
         self.config, self.store, self.progress = config, store, progress
         spec = config.to_dict()
-        self.space, evaluator = build_components(spec["space"], spec["evaluator"])
-        self.task_base = task_base(spec, evaluator, store.dir if store is not None else None)
-        evaluator.check(self.space)
+        self.space, self.evaluator = build_components(spec["space"], spec["evaluator"])
+        self.task_base = task_base(spec, self.evaluator)
+        self.evaluator.check(self.space)
         self.strategy = make_strategy(config.strategy.name, self.space, config.objectives,
                                       config.seed, config.strategy.options, config.constraints)
         self.view = ResultsView(config.objectives, self.space, config.reference)
@@ -119,6 +119,9 @@ class Driver:
         """Drive the search to `config.trials` finished trials on the current Ray session
         (or on `runner`, e.g. `InlineTrials` for tests)."""
         start = time.monotonic()
+        # in place: a runner made from task_base before run() sees it too
+        self.task_base["evaluator"] = with_run_checkpoints(self.task_base["evaluator"],
+                                                           self.evaluator, self.store.dir)
         if self._resume_note is not None:
             self.store.trials(repair=True)  # cut a torn final line before appending
             self.store.log(self._resume_note)

@@ -31,13 +31,12 @@ def with_run_checkpoints(spec: Mapping[str, Any], evaluator: Any,
     return {**spec, "options": options}
 
 
-def task_base(spec: Mapping[str, Any], evaluator: Any,
-              run_dir: str | Path | None) -> dict[str, Any]:
-    """The part of every task that does not depend on the trial. With `wants_history`,
-    "history" is a live `RungHistory` that the driver grows (`add`); a Ray task pickles it
-    as it was at submission, an inline task reads it as it is."""
-    base = {"space": spec["space"], "threads": 1,
-            "evaluator": with_run_checkpoints(spec["evaluator"], evaluator, run_dir)}
+def task_base(spec: Mapping[str, Any], evaluator: Any) -> dict[str, Any]:
+    """The part of every task that does not depend on the trial (the run folder is added
+    by `with_run_checkpoints` once it exists). With `wants_history`, "history" is a live
+    `RungHistory` that the driver grows (`add`); a Ray task pickles it as it was at
+    submission, an inline task reads it as it is."""
+    base = {"space": spec["space"], "evaluator": dict(spec["evaluator"]), "threads": 1}
     if getattr(evaluator, "wants_history", False):
         base["history"] = RungHistory()
     return base

@@ -43,8 +43,12 @@ def _config(rungs, trials, **options):
 
 
 def _run(config, run_dir, resume=False, runner=TwoProcesses):
-    store = RunStore.open(run_dir) if resume else RunStore.create(run_dir, config.to_dict())
-    driver = Driver(config, store, Progress(config.trials, quiet=True), resume=resume)
+    if resume:
+        store = RunStore.open(run_dir)
+        driver = Driver(config, store, Progress(config.trials, quiet=True), resume=True)
+    else:  # as `nas search` does: the run folder is made after the driver checked the config
+        driver = Driver(config, None, Progress(config.trials, quiet=True))
+        driver.store = store = RunStore.create(run_dir, config.to_dict())
     trials = runner(driver.task_base)
     try:
         driver.run(2, trials)
