@@ -28,6 +28,7 @@ from .resume import restore, snapshot
 from .runner import Flight, InlineTrials, RayTrials
 from .store import RunStore
 from .strategies import make_strategy
+from .task_inputs import task_base, with_run_checkpoints
 from .worker import build_components
 
 __all__ = ["Driver", "SearchSummary"]
@@ -61,9 +62,9 @@ class Driver:
                  resume: bool = False) -> None:
         self.config, self.store, self.progress = config, store, progress
         spec = config.to_dict()
-        self.task_base = {"space": spec["space"], "evaluator": spec["evaluator"], "threads": 1}
-        self.space, evaluator = build_components(spec["space"], spec["evaluator"])
-        evaluator.check(self.space)
+        self.space, self.evaluator = build_components(spec["space"], spec["evaluator"])
+        self.task_base = task_base(spec, self.evaluator)
+        self.evaluator.check(self.space)
         self.strategy = make_strategy(config.strategy.name, self.space, config.objectives,
                                       config.seed, config.strategy.options, config.constraints)
         self.view = ResultsView(config.objectives, self.space, config.reference)
@@ -81,6 +82,7 @@ class Driver:
         restored = restore(self.strategy, self.space, records, state)
         for record in records:
             self.view.add(record)
+        self._remember(records)
         self.pending, self.unlogged = dict(restored.pending), restored.unlogged
         self.next_id = restored.next_id
         self._resume_note = (f"resumed: {len(records)} finished, {len(self.pending)} to "
@@ -102,6 +104,13 @@ class Driver:
         spent = time.monotonic() - start
         self._next_snapshot = time.monotonic() + max(SNAPSHOT_EVERY_S,
                                                      spent / SNAPSHOT_MAX_SHARE)
+
+    def _remember(self, records: list[dict[str, Any]]) -> None:
+        """Grow the rung history sent to evaluators that want it (nas.history)."""
+        history = self.task_base.get("history")
+        if history is not None:
+            for record in records:
+                history.add(record)
 
     # ----- asking ---------------------------------------------------------------------
     def _ask(self) -> tuple[int, Genotype]:
@@ -126,6 +135,9 @@ class Driver:
         """Drive the search to `config.trials` finished trials on the current Ray session
         (or on `runner`, e.g. `InlineTrials` for tests)."""
         start = time.monotonic()
+        # in place: a runner made from task_base before run() sees it too
+        self.task_base["evaluator"] = with_run_checkpoints(self.task_base["evaluator"],
+                                                           self.evaluator, self.store.dir)
         if self._resume_note is not None:
             self.store.trials(repair=True)  # cut a torn final line before appending
             self.store.log(self._resume_note)
@@ -193,6 +205,7 @@ class Driver:
                 self.view.add(record)  # sets record["hypervolume"]
             self.store.append_trials(records)  # durable before anything acts on it
             self.unlogged = []
+            self._remember(records)
             for (flight, _), record in zip(finished, records):
                 self.strategy.tell(flight.genotype, Metrics.from_dict(record["metrics"]))
                 del self.pending[flight.tid]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
@@ -23,9 +23,14 @@ __all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "TabularNB201", "ShortTr
 
 
 class Evaluator:
-    """Base: subclasses declare `defaults` (typed option defaults) and implement __call__."""
+    """Base: subclasses declare `defaults` (typed option defaults) and implement __call__.
+
+    An evaluator that sets `wants_history` gets the rung scores of the run's finished
+    trials before each call, by `observe_history` (nas.history); others pay nothing.
+    """
 
     defaults: dict[str, Any] = {}
+    wants_history = False
 
     def __init__(self, **options: Any) -> None:
         self.options = _resolve(type(self).__name__, self.defaults, options)
@@ -35,6 +40,9 @@ class Evaluator:
 
     def check(self, space: Space) -> None:
         """Raise `UserError` if this evaluator cannot score `space` (run before a search)."""
+
+    def observe_history(self, history: Mapping[str, Sequence[float]]) -> None:
+        """Rung label -> scores of the run's finished trials (only if `wants_history`)."""
 
     def cost(self, space: Space, genotype: Genotype, model=None) -> dict[str, float]:
         model = model if model is not None else space.build(genotype)

@@ -8,19 +8,26 @@ Our driver evaluates one genotype per Ray task, so the ladder decides per candid
   candidate is kept when its score is at least the (1 - keep) quantile of theirs. The
   verdict is a pure function of (candidate, config): independent of arrival order, worker
   count and resumes, and the same in every Ray worker. With `reference: 0`, or for a proxy
-  rung after training, the running distribution of scores this process has seen is used
+  rung after training, the running distribution of the scores seen so far is used
   instead, the first `grace` candidates always kept;
 * train rungs train to `epochs` (continuing the previous rung) and prune by the running
   distribution when keep < 1; halving rungs are ASHA (Li et al. 2020, MLSys) per candidate:
   budgets min_epochs * eta^k up to max_epochs, continuing while the candidate is in the
-  top 1/eta of the scores seen at that budget (the first `grace` always continue). Those
-  running distributions are per worker process (each sees its share of the stream);
+  top 1/eta of the scores seen at that budget (the first `grace` always continue);
+* "scores seen so far" are those of every finished trial of the run, whichever worker
+  evaluated it: the driver keeps them from the trial log (`Metrics.rungs`, so they come
+  back on resume; the most recent nas.history.HISTORY_LIMIT per rung) and sends them with
+  each task (`wants_history`, `observe_history`), plus those this process scored since.
+  Trials still in flight when a task was submitted are not in it (asynchronous, as ASHA).
+  Without a driver (the evaluator called directly) they are this process's own;
 * the cosine schedule spans the largest training budget of the ladder, so a candidate
-  promoted from 1 to 3 epochs continues exactly as if trained 3 epochs straight; with
-  `checkpoint_dir`, every budget's state is kept as <dir>/<genotype key>@<E>ep.pt and a
-  re-evaluated candidate resumes from the largest one it reached.
+  promoted from 1 to 3 epochs continues exactly as if trained 3 epochs straight; every
+  budget's state is kept as <checkpoint_dir>/<genotype key>@<E>ep.pt (a search puts them
+  in <run>/checkpoints/ladder unless the option is set; without a folder, a temporary one)
+  and a re-evaluated candidate resumes from the largest one it reached.
 
-A candidate stopped early gets status "pruned"; every score is in `Metrics.rungs`.
+A candidate stopped early gets status "pruned"; every score is in `Metrics.rungs`, a
+halving rung's first budget too when an earlier train rung reached it (same value).
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -45,7 +52,19 @@ from .metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED, Metrics
 from .rungs import (CostRung, EvaluatorRung, HalvingRung, ProxyRung, TrainRung, parse_ladder,
                     rank_agreement)
 
-__all__ = ["Ladder", "rank_agreement", "successive_halving"]
+__all__ = ["Ladder", "rank_agreement", "successive_halving", "budget_checkpoint",
+           "budget_checkpoints"]
+
+
+def budget_checkpoint(folder: Path, key: str, epochs: int) -> Path:
+    """Where the ladder keeps a candidate's training state after `epochs` epochs."""
+    return Path(folder) / f"{key}@{epochs}ep.pt"
+
+
+def budget_checkpoints(folder: Path, key: str) -> list[tuple[int, Path]]:
+    """(epochs, path) of every budget checkpoint of genotype `key` in `folder`, ascending."""
+    return sorted((int(p.stem.rsplit("@", 1)[1][:-2]), p)
+                  for p in Path(folder).glob(f"{key}@*ep.pt"))
 
 
 @dataclass
@@ -74,6 +93,7 @@ class Ladder(Evaluator):
 
     defaults = {**{k: v for k, v in TRAIN_DEFAULTS.items() if k not in ("epochs", "steps")},
                 "rungs": [], "reference": 32, "grace": 5, "checkpoint_dir": "", "cost": True}
+    wants_history = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -89,7 +109,8 @@ class Ladder(Evaluator):
         if self.options["reference"] < 0 or self.options["grace"] < 0:
             raise UserError("ladder options 'reference' and 'grace' must be >= 0")
         self._thresholds: dict[int, tuple[float, int]] | None = None
-        self._history: dict[str, list[float]] = defaultdict(list)
+        self._shared: Mapping[str, Sequence[float]] = {}  # the run's, from the driver
+        self._history: dict[str, list[float]] = defaultdict(list)  # ours since then
         self._batches: dict[tuple, Any] = {}
 
     # ----- checks and set-up --------------------------------------------------------
@@ -155,6 +176,12 @@ class Ladder(Evaluator):
         return thresholds
 
     # ----- decisions ------------------------------------------------------------------
+    def observe_history(self, history: Mapping[str, Sequence[float]]) -> None:
+        """Take the rung scores of the run's finished trials (label -> scores); they
+        replace those observed before, and what this process scored since then."""
+        self._shared = {label: list(scores) for label, scores in history.items()}
+        self._history.clear()
+
     def _keep(self, number: int, label: str, score: float, keep: float):
         """(kept, threshold or None, basis text) of one score at one rung."""
         if keep >= 1.0:
@@ -162,12 +189,12 @@ class Ladder(Evaluator):
         if self._thresholds and number in self._thresholds:
             threshold, n = self._thresholds[number]
             return score >= threshold, threshold, f"calibrated on {n} random archs"
-        seen = self._history[label]
+        seen = [*self._shared.get(label, ()), *self._history[label]]
         verdict = (True, None, f"grace: {len(seen)} seen")
         if len(seen) >= self.options["grace"]:
             threshold = float(np.quantile(seen, 1.0 - keep))
-            verdict = (score >= threshold, threshold, f"of {len(seen)} seen in this worker")
-        seen.append(score)
+            verdict = (score >= threshold, threshold, f"of {len(seen)} seen so far")
+        self._history[label].append(score)
         return verdict
 
     def _pruned(self, cand: _Candidate, number: int, label: str, score: float, keep: float):
@@ -200,13 +227,12 @@ class Ladder(Evaluator):
     def _train_to(self, space: Space, cand: _Candidate, epochs: int) -> float:
         from .train import train_and_evaluate
 
-        done = sorted((int(p.stem.rsplit("@", 1)[1][:-2]), p) for p in
-                      cand.checkpoints.glob(f"{cand.genotype.key}@*ep.pt"))
+        done = budget_checkpoints(cand.checkpoints, cand.genotype.key)
         resume = next((p for e, p in reversed(done) if e <= epochs), None)
         config = train_config(self.options, epochs=epochs, schedule=self.horizon)
         result = train_and_evaluate(cand.model, check_data_fits(space, self.options), config,
-                                    cand.checkpoints / f"{cand.genotype.key}@{epochs}ep.pt",
-                                    resume_from=resume)
+                                    budget_checkpoint(cand.checkpoints, cand.genotype.key,
+                                                      epochs), resume_from=resume)
         cand.timings["train_s"] += result.seconds
         cand.epochs, cand.accuracy = epochs, 100.0 * result.val_accuracy
         return cand.accuracy
@@ -216,8 +242,8 @@ class Ladder(Evaluator):
         levels = ([previous] if previous else []) + rung.budgets(previous)
         for i, epochs in enumerate(levels):
             label = f"{number}.halving@{epochs}ep"  # also the key of that budget's history
-            if epochs == previous:
-                score = cand.accuracy
+            if epochs == previous:  # recorded again: this rung's population, for history
+                score = cand.rungs[label] = cand.accuracy
             else:
                 score = cand.rungs[label] = self._train_to(space, cand, epochs)
             if i < len(levels) - 1:

@@ -1,8 +1,11 @@
 """Pick the trials to export from a run folder and rebuild their modules with weights.
 
 Weights come from `RUN/checkpoints/<trial_id>.pt` when the search saved one (a bare
-state_dict, or a dict holding one under 'state_dict' / 'model_state_dict' / 'model');
-otherwise the module keeps its seeded random initialisation and the export says so.
+state_dict, or a dict holding one under 'state_dict' / 'model_state_dict' / 'model'), else
+from the fidelity ladder's budget checkpoint of the trial's genotype in a subfolder of
+`RUN/checkpoints/` (`ladder/<key>@<E>ep.pt`: the trial's own fidelity E if kept, else its
+largest budget); otherwise the module keeps its seeded random initialisation and the
+export says so.
 """
 from __future__ import annotations
 
@@ -84,11 +87,30 @@ def _state_dict(raw: Any, path: Path) -> Mapping[str, torch.Tensor]:
                     f"dict with one of {list(_STATE_KEYS)})")
 
 
-def _load_weights(module: nn.Module, info: RunInfo, trial_id: int) -> dict[str, Any]:
+def _ladder_checkpoint(run_dir: Path, record: Mapping[str, Any]) -> Path | None:
+    """The ladder's checkpoint of this trial's genotype at its fidelity (epochs), else at
+    the largest budget it reached; None when there is none."""
+    from trainers.fidelity import budget_checkpoints
+
+    if not record.get("key"):
+        return None
+    found = [c for folder in sorted((Path(run_dir) / "checkpoints").glob("*/"))
+             for c in budget_checkpoints(folder, record["key"])]
+    fidelity = record.get("metrics", {}).get("fidelity")
+    exact = [p for e, p in found if e == fidelity]
+    return exact[0] if exact else max(found, key=lambda c: c[0])[1] if found else None
+
+
+def _load_weights(module: nn.Module, info: RunInfo, record: Mapping[str, Any]
+                  ) -> dict[str, Any]:
+    trial_id = int(record["trial_id"])
     path = checkpoint_path(info.dir, trial_id)
     if not path.is_file():
+        path = _ladder_checkpoint(info.dir, record)
+    if path is None:
         return {"status": "untrained", "checkpoint": None,
-                "note": f"no checkpoint at {path}; random initialisation "
+                "note": f"no checkpoint at {checkpoint_path(info.dir, trial_id)} or from the "
+                        f"fidelity ladder; random initialisation "
                         f"(torch.manual_seed({INIT_SEED}))"}
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
@@ -109,6 +131,6 @@ def load_source(info: RunInfo, record: dict[str, Any]) -> ExportSource:
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in space.options.items()}
     torch.manual_seed(INIT_SEED)
     module = build(info.space, genotype, **info.space_options)
-    weights = _load_weights(module, info, int(record["trial_id"]))
+    weights = _load_weights(module, info, record)
     return ExportSource(info, dict(record), options, tuple(space.input_size()),
                         space.macs_include_bias, module.eval(), weights)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from trainers.proxies import NotApplicable, get_proxy, proxy_names, score_proxy
+from trainers.proxies.grasp import _exact
 from trainers.proxies.naswot import relu_modules
 
 from .conftest import RepNet, tiny_space, zoo
@@ -127,7 +128,10 @@ def test_snip_grad_norm_and_grasp_match_autograd_on_a_linear_classifier():
     assert score_proxy("snip", net, (x, y)) == pytest.approx(float((w * g).abs().sum()), rel=1e-5)
     assert score_proxy("grad_norm", net, (x, y)) == pytest.approx(float(g.norm()), rel=1e-5)
     hg = (hess @ g.reshape(15)).reshape(3, 5)
-    assert score_proxy("grasp", net, (x, y)) == pytest.approx(float((-w * hg).sum()), rel=1e-4)
+    expected = float((-w * hg).sum())
+    assert _exact(net, (x, y)) == pytest.approx(expected, rel=1e-4)
+    # finite difference in float32 (trainers.proxies.grasp.STEP)
+    assert score_proxy("grasp", net, (x, y)) == pytest.approx(expected, rel=0.03)
 
 
 def test_fisher_matches_its_definition_on_a_linear_classifier():
@@ -263,3 +267,62 @@ def test_every_space_is_scored_by_every_applicable_proxy():
                 continue
             value = score_proxy(name, model, (x, torch.arange(2) % classes))
             assert math.isfinite(value), (space_name, name)
+
+
+class BNPlusSkip(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return self.bn(y) + y
+
+
+@pytest.mark.slow
+def test_grasp_finite_difference_agrees_with_double_backprop():
+    """NB201 archs as calibrated (float32, batch 64): the two-pass score against ZC's
+    double backprop (measured: median relative error 0.5%, max 3%)."""
+    from scipy.stats import spearmanr
+
+    from nas.cli_proxies import sample_unique
+
+    from search_spaces import get_space
+    from trainers.data import load_dataset, sample_batch
+
+    space = get_space("nb201")  # the CIFAR network (C16-N5) that calibration scores
+    batch = sample_batch(load_dataset("digits", 0), 64, 0, space.input_size())
+    exact, approx = [], []
+    for genotype in sample_unique(space, 10, 0):
+        torch.manual_seed(0)
+        model = space.build(genotype)
+        exact.append(_exact(model, batch))
+        approx.append(score_proxy("grasp", model, batch))
+    exact, approx = torch.tensor(exact), torch.tensor(approx)
+    rel = (approx - exact).abs() / exact.abs()
+    assert float(rel.median()) < 0.01 and float(rel.max()) < 0.05, rel
+    assert torch.equal(exact.sign(), approx.sign())
+    assert spearmanr(exact, approx).statistic >= 0.99
+
+
+def test_grasp_gets_scale_invariant_layers_exactly():
+    """theta_l . (H g)_l = -||g_l||^2 for a conv feeding only a train-mode BN (Arora et al.
+    2019): only such convs are found, and their terms match double backprop."""
+    from trainers.proxies._common import cross_entropy, scoring
+    from trainers.proxies._invariance import invariant_layers
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),  # invariant
+                        nn.Conv2d(4, 4, 3), nn.ReLU(),  # no BN: not invariant
+                        BNPlusSkip(),  # its output also bypasses the BN: not invariant
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    x, y = torch.randn(8, 3, 8, 8), torch.arange(8)
+    with scoring(net) as scored:
+        _, found = invariant_layers(scored, lambda: cross_entropy(scored, (x, y)))
+    assert found == {id(net[0])}
+    w = [net[0].weight, net[3].weight, net[5].conv.weight, net[8].weight]
+    loss = nn.functional.cross_entropy(net.train()(x), y)
+    g = torch.autograd.grad(loss, w, create_graph=True)
+    hg = torch.autograd.grad(sum((gi.detach() * gi).sum() for gi in g), w)
+    assert float((w[0].detach() * hg[0]).sum()) == pytest.approx(-float(g[0].detach().pow(2).sum()),
+                                                        rel=1e-4)

@@ -16,7 +16,7 @@ from torch import nn
 from search_spaces.errors import UserError
 
 __all__ = ["NotApplicable", "Batch", "scoring", "weight_layers", "disable_batchnorm",
-           "seeded", "logits", "cross_entropy", "feature_map", "sum_or_zero"]
+           "seeded", "logits", "cross_entropy", "feature_map", "sum_or_zero", "graph_nodes"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -139,3 +139,15 @@ def sum_or_zero(values) -> float:
     for v in values:
         total += float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
     return total
+
+
+def graph_nodes(root: torch.Tensor) -> set:
+    """autograd nodes reachable from `root`: the operations a backward pass would visit."""
+    seen, stack = set(), [root.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(fn for fn, _ in node.next_functions)
+    return seen

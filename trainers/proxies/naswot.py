@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from . import register_proxy
-from ._common import Batch, NotApplicable, logits, scoring
+from ._common import Batch, NotApplicable, graph_nodes, logits, scoring
 
 __all__ = ["score", "relu_modules"]
 
@@ -32,18 +32,6 @@ def _hamming_kernel(x: torch.Tensor) -> torch.Tensor:
     ones = codes.sum(1, dtype=torch.float64)
     kernel = 2.0 * (codes @ codes.T).double() - ones[:, None] - ones[None, :]
     return kernel + codes.shape[1]
-
-
-def _reachable(root: torch.Tensor) -> set:
-    """autograd nodes reachable from `root`: the modules a backward pass would visit."""
-    seen, stack = set(), [root.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        stack.extend(fn for fn, _ in node.next_functions)
-    return seen
 
 
 @register_proxy("naswot", data_free=False, citation="Mellor et al. 2021 (ICML), WT scores.py",
@@ -71,7 +59,7 @@ def score(model: nn.Module, batch: Batch, seed: int = 0) -> float:
     try:
         x = batch[0].detach().clone().requires_grad_(True)  # a graph even without weights
         with scoring(model, weight_grads=False) as net:
-            on_path = _reachable(logits(net, x))
+            on_path = graph_nodes(logits(net, x))
     finally:
         for handle in handles:
             handle.remove()

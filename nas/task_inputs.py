@@ -1,0 +1,42 @@
+"""What the driver adds to every task beyond the config: the run's checkpoint folder for
+evaluators that keep checkpoints, and the shared rung history for those that want it.
+
+Both go into the task, never into the stored config, so a resumed run compares configs
+as written and a moved run folder still finds its checkpoints.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from .history import RungHistory
+
+__all__ = ["run_checkpoint_dir", "with_run_checkpoints", "task_base"]
+
+
+def run_checkpoint_dir(run_dir: str | Path, evaluator_name: str) -> Path:
+    """<run>/checkpoints/<evaluator name>, absolute (Ray workers may run elsewhere)."""
+    return Path(run_dir).resolve() / "checkpoints" / evaluator_name
+
+
+def with_run_checkpoints(spec: Mapping[str, Any], evaluator: Any,
+                         run_dir: str | Path | None) -> dict[str, Any]:
+    """The evaluator spec {name, options}, with option `checkpoint_dir` set to the run's
+    checkpoint folder when the evaluator has that option and the user left it empty."""
+    options = dict(spec["options"])
+    defaults = getattr(evaluator, "defaults", {})
+    if run_dir is None or "checkpoint_dir" not in defaults or options.get("checkpoint_dir"):
+        return {**spec, "options": options}
+    options["checkpoint_dir"] = str(run_checkpoint_dir(run_dir, spec["name"]))
+    return {**spec, "options": options}
+
+
+def task_base(spec: Mapping[str, Any], evaluator: Any) -> dict[str, Any]:
+    """The part of every task that does not depend on the trial (the run folder is added
+    by `with_run_checkpoints` once it exists). With `wants_history`, "history" is a live
+    `RungHistory` that the driver grows (`add`); a Ray task pickles it as it was at
+    submission, an inline task reads it as it is."""
+    base = {"space": spec["space"], "evaluator": dict(spec["evaluator"]), "threads": 1}
+    if getattr(evaluator, "wants_history", False):
+        base["history"] = RungHistory()
+    return base
