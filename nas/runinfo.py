@@ -33,8 +33,16 @@ class Constraint:
     min: float | None = None
     max: float | None = None
 
-    def ok(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+    def ok(self, value: float | np.ndarray) -> bool | np.ndarray:
+        """Whether `value` (a number or an array, elementwise) is finite and within the
+        bounds; NaN (a missing metric) never is, as the driver treats it."""
+        value = np.asarray(value, dtype=float)
+        good = np.isfinite(value)
+        if self.min is not None:
+            good &= value >= self.min
+        if self.max is not None:
+            good &= value <= self.max
+        return good
 
 
 @dataclass(frozen=True)

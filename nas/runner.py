@@ -7,8 +7,9 @@ would fail again). A trial still running `timeout_s` after its clock started is 
 with `ray.cancel(force=True)` and failed. The clock starts at submission while the
 cluster's CPUs/GPUs hold every trial in flight; beyond that the later submissions queue
 in Ray, and their clocks start as earlier trials leave (in submission order). Time spent
-queued behind other jobs' tasks is not seen, so it counts. Tasks reuse Ray's worker processes (no process or
-actor per trial), so a trivial trial costs about a millisecond of Ray time.
+queued behind other jobs' tasks is not seen, so it counts. Tasks reuse Ray's worker
+processes (no process or actor per trial), so a trivial trial costs about a millisecond
+of Ray time.
 """
 from __future__ import annotations
 

@@ -20,14 +20,13 @@ def run_checkpoint_dir(run_dir: str | Path, evaluator_name: str) -> Path:
 
 
 def with_run_checkpoints(spec: Mapping[str, Any], evaluator: Any,
-                         run_dir: str | Path | None) -> dict[str, Any]:
+                         run_dir: str | Path) -> dict[str, Any]:
     """The evaluator spec {name, options}, with option `checkpoint_dir` set to the run's
     checkpoint folder when the evaluator has that option and the user left it empty."""
     options = dict(spec["options"])
-    defaults = getattr(evaluator, "defaults", {})
-    if run_dir is None or "checkpoint_dir" not in defaults or options.get("checkpoint_dir"):
-        return {**spec, "options": options}
-    options["checkpoint_dir"] = str(run_checkpoint_dir(run_dir, spec["name"]))
+    if "checkpoint_dir" in getattr(evaluator, "defaults", {}) and \
+            not options.get("checkpoint_dir"):
+        options["checkpoint_dir"] = str(run_checkpoint_dir(run_dir, spec["name"]))
     return {**spec, "options": options}
 
 

@@ -28,12 +28,7 @@ def feasible_mask(table: TrialTable, constraints: Sequence[Constraint] = ()) -> 
     """Complete rows that meet every constraint (NaN meets none), as `runinfo` filters."""
     ok = table.complete_mask()
     for c in constraints:
-        value = table.column(c.name)
-        ok &= np.isfinite(value)
-        if c.min is not None:
-            ok &= value >= c.min
-        if c.max is not None:
-            ok &= value <= c.max
+        ok &= c.ok(table.column(c.name))
     return ok
 
 
@@ -77,8 +72,8 @@ def history(table: TrialTable, names: Sequence[str], directions: Sequence[str],
             constraints: Sequence[Constraint] = ()) -> dict:
     """Hypervolume and best value per objective after each finished trial, in finish order.
 
-    Failed or infeasible trials and non-finite values leave the curves flat. The reference point is the
-    one `nas status` reports: worst value per objective plus 10% of its range.
+    Failed or infeasible trials and non-finite values leave the curves flat. The reference
+    point is the one `nas status` reports: worst value per objective plus 10% of its range.
     """
     values = np.column_stack([table.column(n) for n in names])
     values[~feasible_mask(table, constraints)] = np.nan

@@ -96,9 +96,11 @@ def _ladder_checkpoint(run_dir: Path, record: Mapping[str, Any]) -> Path | None:
         return None
     found = [c for folder in sorted((Path(run_dir) / "checkpoints").glob("*/"))
              for c in budget_checkpoints(folder, record["key"])]
+    if not found:
+        return None
     fidelity = record.get("metrics", {}).get("fidelity")
     exact = [p for e, p in found if e == fidelity]
-    return exact[0] if exact else max(found, key=lambda c: c[0])[1] if found else None
+    return exact[0] if exact else max(found, key=lambda c: c[0])[1]
 
 
 def _load_weights(module: nn.Module, info: RunInfo, record: Mapping[str, Any]
