@@ -13,7 +13,8 @@ from search_spaces.errors import UserError, unknown_choice
 from .constraints import Constraint, as_number, parse_constraints
 from .strategies.base import Objective
 
-__all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict"]
+__all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict",
+           "parse_component", "parse_objectives"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ _SCALARS = {"name": str, "seed": int, "trials": int, "workers": (int, str), "out
 _COMPONENTS = ("space", "strategy", "evaluator")
 
 
-def _component(key: str, value: Any) -> Component:
+def parse_component(key: str, value: Any) -> Component:
+    """A component given as a name or as {name, options}."""
     if isinstance(value, str):
         return Component(value)
     if not isinstance(value, Mapping) or "name" not in value:
@@ -91,7 +93,8 @@ def _component(key: str, value: Any) -> Component:
     return Component(value["name"], dict(options))
 
 
-def _objectives(value: Any) -> tuple[Objective, ...]:
+def parse_objectives(value: Any) -> tuple[Objective, ...]:
+    """A non-empty list of names or {name, direction} mappings, names unique."""
     if not isinstance(value, list) or not value:
         raise UserError("config 'objectives' must be a non-empty list of "
                         "{name: ..., direction: maximize|minimize}")
@@ -159,9 +162,9 @@ def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
         if key not in fields:
             raise unknown_choice("config key", key, fields)
         if key in _COMPONENTS:
-            kwargs[key] = _component(key, value)
+            kwargs[key] = parse_component(key, value)
         elif key == "objectives":
-            kwargs[key] = _objectives(value)
+            kwargs[key] = parse_objectives(value)
         elif key == "constraints":
             kwargs[key] = parse_constraints(value)
         elif key == "resources":

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from search_spaces.errors import UserError
 from trainers.metrics import COMPLETE, INFEASIBLE, Metrics
 
@@ -35,6 +37,17 @@ class Constraint:
         over = value - self.max if self.max is not None else -math.inf
         under = self.min - value if self.min is not None else -math.inf
         return max(over, under)
+
+    def ok(self, value: float | np.ndarray) -> bool | np.ndarray:
+        """Whether `value` (a number or an array, elementwise) is finite and within the
+        bounds; NaN (a missing metric) never is. Agrees with `violation(value) <= 0`."""
+        value = np.asarray(value, dtype=float)
+        good = np.isfinite(value)
+        if self.min is not None:
+            good &= value >= self.min
+        if self.max is not None:
+            good &= value <= self.max
+        return good
 
     def describe(self, value: float) -> str:
         bound = f"> max {self.max:g}" if self.max is not None and value > self.max else \

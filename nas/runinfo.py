@@ -1,48 +1,30 @@
 """What export and the dashboard need from a run folder, read without importing torch.
 
-`nas.config` pulls in the strategies and through them torch (~200 MB resident); the
-dashboard server must stay small, so this module reads config.yaml itself and validates
-only the fields it uses: name, space (+ options), objectives and optional constraints.
-Keys this version does not know (added by newer versions) are ignored, not refused.
+The fields used here (name, space, objectives, constraints) are parsed by the same
+functions `nas search` uses (`nas.config`, `nas.constraints`; neither imports torch), so
+a run folder means the same thing to the search, export and the dashboard. Keys this
+version does not use, or does not know (added by newer versions), are not read.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
 from search_spaces.errors import UserError
 
+from .config import SearchConfig, parse_component, parse_objectives
+from .constraints import Constraint, parse_constraints
 from .pareto import front_summary
 from .store import RunStore
 
-__all__ = ["RunInfo", "Constraint", "read_run_info", "metric_value", "complete_records",
+__all__ = ["RunInfo", "read_run_info", "metric_value", "complete_records",
            "feasible_records", "front_trial_ids", "describe_ids"]
 
-DIRECTIONS = ("maximize", "minimize")
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A feasibility bound on one metric: `min <= value <= max` (either side optional)."""
-
-    name: str
-    min: float | None = None
-    max: float | None = None
-
-    def ok(self, value: float | np.ndarray) -> bool | np.ndarray:
-        """Whether `value` (a number or an array, elementwise) is finite and within the
-        bounds; NaN (a missing metric) never is, as the driver treats it."""
-        value = np.asarray(value, dtype=float)
-        good = np.isfinite(value)
-        if self.min is not None:
-            good &= value >= self.min
-        if self.max is not None:
-            good &= value <= self.max
-        return good
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -65,62 +47,12 @@ class RunInfo:
         return [direction for _, direction in self.objectives]
 
 
-def _objectives(value: Any, where: str) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return (("accuracy", "maximize"),)  # the SearchConfig default
-    if not isinstance(value, list) or not value:
-        raise UserError(f"{where}: 'objectives' must be a non-empty list")
-    result = []
-    for item in value:
-        item = {"name": item} if isinstance(item, str) else item
-        direction = item.get("direction", "maximize") if isinstance(item, Mapping) else None
-        if not isinstance(item, Mapping) or "name" not in item or direction not in DIRECTIONS:
-            raise UserError(f"{where}: objective {item!r} needs a 'name' and a direction "
-                            "maximize|minimize")
-        result.append((str(item["name"]), direction))
-    return tuple(result)
-
-
-def _bound(item: Mapping[str, Any], key: str, where: str) -> float | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{where}: constraint {item.get('name')!r} {key} must be a number, "
-                        f"got {value!r}")
-    return float(value)
-
-
-def _constraints(value: Any, where: str) -> tuple[Constraint, ...]:
-    """A list of {name, min?, max?}, or a mapping name -> {min?, max?} or name -> max."""
-    if value is None:
-        return ()
-    if isinstance(value, Mapping):
-        value = [{"name": k, **(v if isinstance(v, Mapping) else {"max": v})}
-                 for k, v in value.items()]
-    if not isinstance(value, list):
-        raise UserError(f"{where}: 'constraints' must be a list of {{name, min, max}}")
-    result = []
-    for item in value:
-        if not isinstance(item, Mapping) or "name" not in item or set(item) - {"name", "min",
-                                                                                "max"}:
-            raise UserError(f"{where}: constraint {item!r} must be {{name, min?, max?}}")
-        result.append(Constraint(str(item["name"]), _bound(item, "min", where),
-                                 _bound(item, "max", where)))
-    return tuple(result)
-
-
-def _space(value: Any, where: str) -> tuple[str, dict[str, Any]]:
-    if value is None:
-        return "nb201", {}
-    if isinstance(value, str):
-        return value, {}
-    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
-        raise UserError(f"{where}: 'space' must be a name or {{name, options}}")
-    options = value.get("options") or {}
-    if not isinstance(options, Mapping):
-        raise UserError(f"{where}: space 'options' must be a mapping")
-    return value["name"], dict(options)
+def _parsed(where: str, parse: Callable[[Any], _T], value: Any) -> _T:
+    """`parse(value)`, its error prefixed with the file it came from."""
+    try:
+        return parse(value)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
 
 
 def read_run_info(run_dir: str | Path) -> RunInfo:
@@ -128,10 +60,13 @@ def read_run_info(run_dir: str | Path) -> RunInfo:
     store = RunStore.open(run_dir)
     data = store.config()
     where = str(store.dir / "config.yaml")
-    space, options = _space(data.get("space"), where)
-    return RunInfo(store.dir, str(data.get("name", store.dir.name)), space, options,
-                   _objectives(data.get("objectives"), where),
-                   _constraints(data.get("constraints"), where))
+    space = _parsed(where, lambda v: parse_component("space", v),
+                    data.get("space", SearchConfig.space.name))
+    default = [{"name": o.name, "direction": o.direction} for o in SearchConfig.objectives]
+    objectives = _parsed(where, parse_objectives, data.get("objectives", default))
+    return RunInfo(store.dir, str(data.get("name", store.dir.name)), space.name,
+                   space.options, tuple((o.name, o.direction) for o in objectives),
+                   _parsed(where, parse_constraints, data.get("constraints")))
 
 
 def metric_value(record: Mapping[str, Any], name: str) -> float:

@@ -42,7 +42,7 @@ def synthetic_config(name: str = "synthetic", constraints: bool = True) -> dict[
                              {"name": "params", "direction": "minimize"}],
               "out": "results", "address": None, "max_retries": 2}
     if constraints:
-        config["constraints"] = [{"name": "params", "max": MAX_PARAMS}]
+        config["constraints"] = {"params": {"max": MAX_PARAMS}}
     return config
 
 
