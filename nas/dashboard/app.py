@@ -1,8 +1,6 @@
 """The dashboard's Flask app: a static page plus a small read-only JSON API.
 
 GET  /                      the page (static/index.html, app.js, canvas plots, style.css)
-GET  /vendor/plotly.min.js  plotly.js from the plotly Python package (works offline); the
-                            page fetches it only for the 3-D front
 GET  /api/meta              run, objectives, constraints, poll interval
 GET  /api/token             change token of trials.jsonl (a stat; polled by the page)
 GET  /api/trials?since=N    rows N.. as compact columns (incremental)
@@ -14,7 +12,6 @@ POST /api/export            {trial_id, format, fuse}: runs `nas export` (the one
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import math
 import threading
@@ -32,23 +29,11 @@ from .data import TrialTable
 from .drawing import draw_genotype
 from .exporting import EXPORT_FORMATS, run_export
 
-__all__ = ["create_app", "plotly_js_path"]
+__all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
 _GZIP_TYPES = ("application/json", "text/html", "text/css", "text/javascript",
                "application/javascript")
-
-
-NO_PLOTLY = 'the 3-D view needs plotly.js: pip install "frontier-nas[dashboard]"'
-
-
-def plotly_js_path() -> Path | None:
-    """plotly.min.js bundled in the plotly Python package, or None when not installed."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "package_data" / "plotly.min.js"
-    return path if path.is_file() else None
 
 
 class _Payloads:
@@ -140,7 +125,6 @@ class _Context:
     payloads: _Payloads
     poll_ms: int
     export_lock: threading.Lock = field(default_factory=threading.Lock)
-    plotly_gz: bytes | None = None
 
     @property
     def configured(self) -> dict[str, str]:
@@ -162,8 +146,8 @@ def _ctx() -> _Context:
 def create_app(run_dir: str | Path, poll_ms: int = 2000) -> Flask:
     """The dashboard app for one run folder (UserError when it is not a run folder).
 
-    The first page load's payloads (all trials, history) and gzipped plotly.js are
-    precomputed here, so opening the page costs lookups, not parsing.
+    The first page load's payloads (all trials, history) are precomputed here, so opening
+    the page costs lookups, not parsing.
     """
     info = read_run_info(run_dir)
     table = TrialTable(info.dir)
@@ -171,9 +155,6 @@ def create_app(run_dir: str | Path, poll_ms: int = 2000) -> Flask:
     ctx = _Context(info, table, _Payloads(table), poll_ms)
     ctx.payloads.get("trials", table.columns)
     ctx.payloads.get("history", ctx.history)
-    path = plotly_js_path()
-    if path is not None:  # 4.8 MB -> about 1.4 MB, once
-        ctx.plotly_gz = gzip.compress(path.read_bytes(), compresslevel=6)
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.extensions["nas_dashboard"] = ctx
     app.after_request(_gzip)
@@ -193,17 +174,6 @@ def index():
 @api.get("/favicon.ico")
 def favicon():
     return Response(status=204)
-
-
-@api.get("/vendor/plotly.min.js")
-def plotly_js():
-    path, gz = plotly_js_path(), _ctx().plotly_gz
-    if path is None:
-        abort(404, NO_PLOTLY)
-    if gz is None or "gzip" not in request.headers.get("Accept-Encoding", ""):
-        return send_from_directory(path.parent, path.name, max_age=86400)
-    return Response(gz, mimetype="text/javascript",
-                    headers={"Content-Encoding": "gzip", "Cache-Control": "max-age=86400"})
 
 
 @api.get("/api/meta")

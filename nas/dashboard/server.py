@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from search_spaces.errors import UserError
 
-from .app import NO_PLOTLY, create_app, plotly_js_path
+from .app import create_app
 
 __all__ = ["serve", "make_dashboard_server", "bind_socket"]
 
@@ -64,8 +64,6 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8050) -> Non
     url_host = f"[{host}]" if ":" in host else host
     print(f"nas dashboard: {run_dir} at http://{url_host}:{server.port}/ (Ctrl-C to stop)",
           file=sys.stderr, flush=True)
-    if plotly_js_path() is None:
-        print(f"nas dashboard: note: {NO_PLOTLY}; every other view works", file=sys.stderr)
     if host not in _LOOPBACK:
         print(f"nas dashboard: warning: listening on {host}, reachable from other machines; "
               "the page is read-only except its export button", file=sys.stderr)

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from nas.cli import main
-from nas.dashboard import create_app, make_dashboard_server
-from nas.dashboard.app import NO_PLOTLY
+from nas.dashboard import create_app
 from nas.dashboard.drawing import draw_genotype
 from nas.dashboard.synthetic import make_synthetic_run, synthetic_records
 from nas.pareto import front_summary
@@ -186,16 +185,12 @@ def test_port_in_use_exits_2(run, capsys):
     assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
 
 
-def test_without_plotly_only_the_3d_view_is_missing(run, monkeypatch):
-    monkeypatch.setattr("nas.dashboard.server.plotly_js_path", lambda: None)
-    monkeypatch.setattr("nas.dashboard.app.plotly_js_path", lambda: None)
-    server = make_dashboard_server(run, port=0)  # starts: plotly is only for the 3-D view
-    server.server_close()
-    client = create_app(run).test_client()
-    assert client.get("/").status_code == 200
-    missing = client.get("/vendor/plotly.min.js")
-    assert missing.status_code == 404
-    assert missing.get_json()["error"] == NO_PLOTLY
+def test_the_dashboard_and_its_3d_view_need_no_plotly(run):
+    code = ("import sys; sys.modules['plotly'] = None; from nas.dashboard import create_app;"
+            f"c = create_app({str(run)!r}).test_client();"
+            "print(c.get('/').status_code, c.get('/static/canvas_3d.js').status_code)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["200", "200"], out.stderr
 
 
 def test_a_run_without_trials_yet_is_served(tmp_path):
@@ -215,8 +210,9 @@ def test_the_page_loads_our_canvas_plots_not_plotly(client):
     page = client.get("/").get_data(as_text=True)
     scripts = re.findall(r'<script src="([^"]+)"', page)
     assert scripts == ["/static/canvas_axes.js", "/static/canvas_plot.js",
-                       "/static/plots.js", "/static/app.js"]
+                       "/static/canvas_3d.js", "/static/plots.js", "/static/app.js"]
     for path in scripts:
-        assert client.get(path).status_code == 200
-    assert "/vendor/plotly.min.js" in client.get("/static/app.js").get_data(as_text=True)
-    assert client.get("/vendor/plotly.min.js").status_code == 200  # for the 3-D view
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "plotly" not in response.get_data(as_text=True).lower()
+    assert client.get("/vendor/plotly.min.js").status_code == 404  # the 3-D view is ours

@@ -62,10 +62,10 @@ def served(tmp_path_factory):
         yield run, url
 
 
-def _wait(driver, script: str, timeout: float = 90):
+def _wait(driver, script: str, *args, timeout: float = 90):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        value = driver.execute_script(script)
+        value = driver.execute_script(script, *args)
         if value:
             return value
         time.sleep(0.1)
@@ -75,15 +75,16 @@ def _wait(driver, script: str, timeout: float = 90):
 _COUNTS = "return Object.assign({}, document.querySelector('#pareto2d canvas').dataset)"
 
 
-def _point_on_canvas(driver, layer: int, index: int, click: bool = False) -> None:
-    """Move the mouse onto point `index` of canvas layer `layer` of the Pareto plot (and
+def _point_on_canvas(driver, layer: int, index: int, click: bool = False,
+                     plot: str = "pareto") -> None:
+    """Move the mouse onto point `index` of canvas layer `layer` of a Pareto plot (and
     click), in viewport coordinates, as a user would."""
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
     at = driver.execute_script(
-        "const p = window.__nas.plots.pareto, r = p.overlay.getBoundingClientRect(),"
+        "const p = window.__nas.plots[arguments[2]], r = p.overlay.getBoundingClientRect(),"
         " q = p.pixelOf(arguments[0], arguments[1]); return [r.left + q.x, r.top + q.y]",
-        layer, index)
+        layer, index, plot)
     actions = ActionBuilder(driver)
     actions.pointer_action.move_to_location(round(at[0]), round(at[1]))
     if click:
@@ -95,7 +96,7 @@ def test_page_draws_front_selects_and_exports(browser, served):
     run, url = served
     browser.get(url)
     _wait(browser, "return window.__nas && window.__nas.ready && window.__frontDrawnAt")
-    assert browser.execute_script("return window.Plotly") is None  # not on the 2-D page
+    assert browser.execute_script("return window.Plotly") is None  # our canvas plots only
     front = browser.execute_script(
         "return fetch('/api/front?metrics=accuracy,params').then(r => r.json())")
     trials = browser.execute_script("return fetch('/api/trials').then(r => r.json())")
@@ -128,17 +129,74 @@ def test_page_draws_front_selects_and_exports(browser, served):
     assert shot.stat().st_size > 10_000
 
 
-def test_three_objectives_load_plotly_and_draw_in_3d(browser, served):
+_PLOT3D = "const p = window.__nas.plots.pareto3d; "
+_COUNTS3D = ("return Object.assign({painted: window.__nas.plots.pareto3d.painted},"
+             " document.querySelector('#pareto3d canvas').dataset)")
+
+
+def _counts_3d(driver) -> dict[str, int]:
+    counts = driver.execute_script(_COUNTS3D)
+    return {k: int(v) for k, v in counts.items() if k != "drawMs"}
+
+
+def test_three_objectives_draw_a_canvas_3d_view(browser, served):
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.support.ui import Select
 
-    _, url = served
+    run, url = served
     browser.get(url)
     _wait(browser, "return window.__nas && window.__nas.ready")
     Select(browser.find_element("id", "z")).select_by_value("latency_ms")
-    types = _wait(browser, "const d = document.getElementById('pareto3d').data;"
-                           "return d && d[0].type === 'scatter3d' && d.map(t => t.type)")
-    assert types == ["scatter3d"] * 3
+    _wait(browser, _PLOT3D + "return !p.el.hidden && p.painted > 0")
     assert browser.execute_script("return document.getElementById('pareto2d').hidden")
+    front = browser.execute_script(
+        "return fetch('/api/front?metrics=params,accuracy,latency_ms').then(r => r.json())")
+    counts = _counts_3d(browser)
+    assert counts["frontPoints"] == len(front["rows"]) >= 2
+    assert counts["frontPoints"] + counts["dominatedPoints"] == front["candidates"]
+    assert counts["infeasiblePoints"] > 0
+    assert counts["painted"] == sum(counts[k] for k in ("frontPoints", "dominatedPoints",
+                                                       "infeasiblePoints"))
+    # a front point that a hover or click there resolves to (not hidden by another)
+    index = browser.execute_script(_PLOT3D + "const n = p.spec.layers[2].rows.length;"
+                                   "for (let i = 0; i < n; i++) { const q = p.pixelOf(2, i),"
+                                   " h = p.nearest(q.x, q.y); if (h && h.layer === 2 &&"
+                                   " h.index === i) return i; } return -1")
+    assert index >= 0
+    row = browser.execute_script(_PLOT3D + "return p.spec.layers[2].rows[arguments[0]]", index)
+    clicked = browser.execute_script("return S.ids[arguments[0]]", row)
+    _point_on_canvas(browser, 2, index, plot="pareto3d")
+    tip = _wait(browser, "const t = document.querySelector('#pareto3d .plot-tip');"
+                         "return !t.hidden && t.textContent")
+    assert tip.startswith(f"trial {clicked} (Pareto front)") and "latency_ms = " in tip
+    _point_on_canvas(browser, 2, index, click=True, plot="pareto3d")
+    _wait(browser, f"return window.__nas.selected === {clicked}")
+    _wait(browser, _PLOT3D + f"return p.painted === {counts['painted'] + 1}")  # the ring
+    assert browser.execute_script(_PLOT3D + "return p.spec.layers[3].rows") == [row]
+
+    before = browser.execute_script(_PLOT3D + "return [p.angles, p.pixelOf(2, 0)]")
+    overlay = browser.execute_script(_PLOT3D + "return p.overlay")
+    ActionChains(browser).move_to_element(overlay).click_and_hold() \
+        .move_by_offset(60, 20).move_by_offset(60, 20).release().perform()
+    after = _wait(browser, _PLOT3D + "return p.angles.yaw !== arguments[0] &&"
+                  " [p.angles, p.pixelOf(2, 0)]", before[0]["yaw"])
+    assert after[0]["yaw"] == pytest.approx(before[0]["yaw"] - 1.2)  # 120 px right
+    assert after[0]["pitch"] == pytest.approx(before[0]["pitch"] + 0.4)  # 40 px down
+    assert after[1] != before[1]
+    assert browser.execute_script("return window.__nas.selected") == clicked  # no pick
+
+    store = RunStore(run)  # new trials redraw the 3-D view at the turned angles
+    n = browser.execute_script("return S.n")
+    for record in synthetic_records(5, seed=12, start_id=7000):
+        store.append_trial(record)
+    _wait(browser, f"return S.n === {n + 5}", timeout=30)
+    _wait(browser, _PLOT3D + "const d = p.canvas.dataset; return p.painted > arguments[0] &&"
+          " p.painted === 1 + +d.frontPoints + +d.dominatedPoints + +d.infeasiblePoints",
+          counts["painted"] + 1, timeout=30)
+    assert browser.execute_script(_PLOT3D + "return p.angles") == after[0]
+    assert browser.execute_script(
+        "return window.Plotly === undefined && !performance.getEntriesByType('resource')"
+        ".some(e => e.name.includes('plotly'))")
     Select(browser.find_element("id", "z")).select_by_value("")
     _wait(browser, "return document.getElementById('pareto3d').hidden")
 

@@ -1,5 +1,5 @@
-// Dashboard page: loads the run's compact columns, draws the charts on our canvas plot
-// (plotly.js only for the 3-D front, loaded on demand), polls for new trials.
+// Dashboard page: loads the run's compact columns, draws the charts on our canvas plots
+// (canvas_plot.js, and canvas_3d.js for a front over three metrics), polls for new trials.
 'use strict';
 
 const S = {meta: null, n: 0, ids: [], t: [], status: [], worker: [], workers: [],
@@ -89,66 +89,37 @@ async function fetchFront() {
   return getJSON(`/api/front?metrics=${names.map(encodeURIComponent).join(',')}`);
 }
 
-// plotly.js (4.8 MB) is evaluated in one long task, so it is fetched only for the 3-D view.
-let plotly = null;
-function loadPlotly() {
-  plotly = plotly || new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = '/vendor/plotly.min.js';
-    s.onload = () => resolve(window.Plotly);
-    s.onerror = () => { plotly = null; reject(new Error('plotly.js (for the 3-D view) did not load')); };
-    document.head.append(s);
-  });
-  return plotly;
-}
-
 async function drawPareto() {
   S.front = await fetchFront();
-  await redrawPareto();
+  redrawPareto();
 }
 
-async function redrawPareto() {
+// The front in 2-D, or in 3-D when a third metric is picked; counts go on the canvas.
+function redrawPareto() {
   const front = S.front, row = S.selected === null ? null : S.selected.row;
   const three = Boolean(front && front.metrics.length === 3);
   $('pareto2d').hidden = three;
   $('pareto3d').hidden = !three;
-  if (three) return drawPareto3d(front, row);
   if (!front) {  // no trials yet: an empty plot that the first poll fills
     P.pareto.draw({title: 'Pareto front', empty: 'waiting for finished trials\u2026', layers: []});
     return;
   }
-  const spec = NASPlots.pareto2d(S, front.metrics[0], front.metrics[1], front, row);
-  const ms = P.pareto.draw(spec);
-  Object.assign(P.pareto.canvas.dataset, {frontPoints: spec.counts.front,
+  const [x, y, z] = front.metrics, plot = three ? P.pareto3d : P.pareto;
+  const spec = three ? NASPlots.pareto3d(S, x, y, z, front, row) :
+    NASPlots.pareto2d(S, x, y, front, row);
+  const ms = plot.draw(spec);
+  Object.assign(plot.canvas.dataset, {frontPoints: spec.counts.front,
     dominatedPoints: spec.counts.dominated, infeasiblePoints: spec.counts.infeasible,
     drawMs: ms.toFixed(1)});
   window.__nas.front = spec.counts;
-  $('front-info').textContent = `${front.rows.length} on the front of ${front.candidates}`;
+  $('front-info').textContent = `${front.rows.length} on the front of ${front.candidates}` +
+    (three ? ' \u00b7 drag to rotate' : '');
   if (!window.__frontDrawnAt) {  // after the frame that shows it
     requestAnimationFrame(() => setTimeout(() => {
       window.__frontDrawnAt = performance.now();
       performance.mark('nas:front-drawn');
     }));
   }
-}
-
-async function drawPareto3d(front, row) {
-  $('front-info').textContent = 'loading plotly.js for the 3-D view\u2026';
-  let Plotly;
-  try {
-    Plotly = await loadPlotly();
-  } catch (err) {
-    $('front-info').textContent = 'the 3-D view needs plotly.js: pip install "frontier-nas[dashboard]"';
-    return;
-  }
-  const [x, y, z] = front.metrics, fig = NASPlots.pareto3d(S, x, y, z, front, row);
-  const el = $('pareto3d');
-  await Plotly.react(el, fig.data, fig.layout, {responsive: true, displaylogo: false});
-  if (!el.dataset.bound) {
-    el.dataset.bound = '1';
-    el.on('plotly_click', ev => pick(ev.points[0].customdata));
-  }
-  $('front-info').textContent = `${front.rows.length} on the front of ${front.candidates}`;
 }
 
 // One canvas panel per spec inside #best (one per objective).
@@ -218,7 +189,7 @@ async function select(trialId) {
   }
   $('export').disabled = false;
   window.__nas.selected = trialId;
-  await redrawPareto();
+  redrawPareto();
 }
 
 function showError(e) {
@@ -273,6 +244,7 @@ async function main() {
   mark('script');
   const onPoint = (layer, i) => pick(layer.rows[i]);
   P.pareto = new NASCanvas.Plot($('pareto2d'), onPoint);
+  P.pareto3d = new NAS3D.Plot($('pareto3d'), onPoint);
   for (const id of ['hv', 'workers', 'rungs', 'latency']) {
     P[id] = new NASCanvas.Plot($(id), ['rungs', 'latency'].includes(id) ? onPoint : null);
   }

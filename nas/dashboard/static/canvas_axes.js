@@ -89,11 +89,19 @@ const NASAxes = (() => {
       ctx.fillText(spec.yLabel, 0, 0);
       ctx.restore();
     }
-    if (spec.title) {
-      ctx.font = '13px system-ui, sans-serif';
-      ctx.textAlign = 'left';
-      ctx.fillText(spec.title, 4, t - 6);
-    }
+    ctx.restore();
+    title(ctx, box, spec.title);
+  }
+
+  // The plot title, above the top-left corner of the box.
+  function title(ctx, box, text) {
+    if (!text) return;
+    ctx.save();
+    ctx.fillStyle = '#1e293b';
+    ctx.font = '13px system-ui, sans-serif';
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(text, 4, box.t - 6);
     ctx.restore();
   }
 
@@ -118,5 +126,5 @@ const NASAxes = (() => {
     ctx.restore();
   }
 
-  return {extent, pad, ticks, format, draw, legend};
+  return {extent, pad, ticks, format, draw, title, legend};
 })();

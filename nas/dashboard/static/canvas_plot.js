@@ -40,23 +40,31 @@ const NASCanvas = (() => {
     }
   }
 
-  // One path for all of a layer's markers, then one fill or stroke.
-  function paintMarkers(ctx, L, sc, shape, size) {
-    const h = size / 2, {xs, ys} = L;
-    ctx.beginPath();
-    for (let i = 0; i < xs.length; i++) {
-      if (!finite(xs[i]) || !finite(ys[i])) continue;
-      const px = sc.px(xs[i]), py = sc.py(ys[i]);
-      if (shape === 'square') ctx.rect(px - h, py - h, size, size);
-      else if (shape === 'cross') {
-        ctx.moveTo(px - h, py - h); ctx.lineTo(px + h, py + h);
-        ctx.moveTo(px - h, py + h); ctx.lineTo(px + h, py - h);
-      } else { ctx.moveTo(px + h, py); ctx.arc(px, py, h, 0, 2 * Math.PI); }
-    }
+  // Adds one marker's subpath centred on (px, py); `finishMarkers` fills or strokes them.
+  function addMarker(ctx, shape, px, py, size) {
+    const h = size / 2;
+    if (shape === 'square') ctx.rect(px - h, py - h, size, size);
+    else if (shape === 'cross') {
+      ctx.moveTo(px - h, py - h); ctx.lineTo(px + h, py + h);
+      ctx.moveTo(px - h, py + h); ctx.lineTo(px + h, py - h);
+    } else { ctx.moveTo(px + h, py); ctx.arc(px, py, h, 0, 2 * Math.PI); }
+  }
+
+  function finishMarkers(ctx, shape, width) {
     if (shape === 'cross' || shape === 'ring') {
-      ctx.lineWidth = L.width || 1.3;
+      ctx.lineWidth = width || 1.3;
       ctx.stroke();
     } else ctx.fill();
+  }
+
+  // One path for all of a layer's markers, then one fill or stroke.
+  function paintMarkers(ctx, L, sc, shape, size) {
+    const {xs, ys} = L;
+    ctx.beginPath();
+    for (let i = 0; i < xs.length; i++) {
+      if (finite(xs[i]) && finite(ys[i])) addMarker(ctx, shape, sc.px(xs[i]), sc.py(ys[i]), size);
+    }
+    finishMarkers(ctx, shape, L.width);
   }
 
   // A polyline (or a step line, horizontal first) broken at missing values.
@@ -100,6 +108,7 @@ const NASCanvas = (() => {
       el.replaceChildren(this.canvas, this.overlay, this.tip);
       this.spec = null;
       this.size = [0, 0];
+      this.idleCursor = 'default';
       this.overlay.addEventListener('mousemove', ev => this._hover(ev));
       this.overlay.addEventListener('mouseleave', () => this._show(null));
       this.overlay.addEventListener('click', ev => this._click(ev));
@@ -117,23 +126,10 @@ const NASCanvas = (() => {
     }
 
     render() {
-      const start = performance.now(), el = this.el, dpr = window.devicePixelRatio || 1;
-      const w = el.clientWidth, h = el.clientHeight;
-      this.size = [w, h];
-      for (const c of [this.canvas, this.overlay]) {
-        c.width = Math.round(w * dpr);
-        c.height = Math.round(h * dpr);
-        c.style.width = `${w}px`;
-        c.style.height = `${h}px`;
-        c.getContext('2d').setTransform(dpr, 0, 0, dpr, 0, 0);
-      }
+      const start = performance.now();
+      this._fit();
       const ctx = this.canvas.getContext('2d'), spec = this.spec;
-      this.box = {l: BOX.l, t: BOX.t, w: Math.max(10, w - BOX.l - BOX.r),
-                  h: Math.max(10, h - BOX.t - BOX.b)};
       this.scale = makeScale(spec, this.box);
-      this.grid = null;
-      this.hovered = null;
-      this._show(null);
       if (!this.scale) return this._empty(ctx, spec);
       paintBands(ctx, spec.bands, this.box, this.scale);
       NASAxes.draw(ctx, this.box, this.scale, spec);
@@ -145,6 +141,27 @@ const NASCanvas = (() => {
       ctx.restore();
       NASAxes.legend(ctx, this.box, spec.legend);
       return performance.now() - start;
+    }
+
+    // Size both canvases to the element (or just clear them), forget hover state, set the box.
+    _fit() {
+      const el = this.el, dpr = window.devicePixelRatio || 1;
+      const w = el.clientWidth, h = el.clientHeight;
+      const same = w === this.size[0] && h === this.size[1] && dpr === this.dpr;
+      this.size = [w, h];
+      this.dpr = dpr;
+      for (const c of [this.canvas, this.overlay]) {
+        if (same) { c.getContext('2d').clearRect(0, 0, w, h); continue; }
+        c.width = Math.round(w * dpr);
+        c.height = Math.round(h * dpr);
+        c.style.width = `${w}px`;
+        c.style.height = `${h}px`;
+        c.getContext('2d').setTransform(dpr, 0, 0, dpr, 0, 0);
+      }
+      this.box = {l: BOX.l, t: BOX.t, w: Math.max(10, w - BOX.l - BOX.r),
+                  h: Math.max(10, h - BOX.t - BOX.b)};
+      this.grid = null;
+      this._show(null);
     }
 
     _empty(ctx, spec) {
@@ -168,9 +185,9 @@ const NASCanvas = (() => {
       this.spec.layers.forEach((L, k) => {
         if (!L.pick) return;
         for (let i = 0; i < L.xs.length; i++) {
-          if (!finite(L.xs[i]) || !finite(L.ys[i])) continue;
-          const key = Math.floor(this.scale.py(L.ys[i]) / CELL) * cols +
-                      Math.floor(this.scale.px(L.xs[i]) / CELL);
+          const p = this.pixelOf(k, i);
+          if (!p) continue;
+          const key = Math.floor(p.y / CELL) * cols + Math.floor(p.x / CELL);
           const cell = grid.get(key);
           if (cell) cell.push(k * 4194304 + i); else grid.set(key, [k * 4194304 + i]);
         }
@@ -187,9 +204,8 @@ const NASCanvas = (() => {
       for (let cy = Math.floor((y - REACH) / CELL); cy <= Math.floor((y + REACH) / CELL); cy++) {
         for (let cx = Math.floor((x - REACH) / CELL); cx <= Math.floor((x + REACH) / CELL); cx++) {
           for (const code of map.get(cy * cols + cx) || []) {
-            const k = Math.floor(code / 4194304), i = code % 4194304, L = layers[k];
-            const d = Math.hypot(this.scale.px(L.xs[i]) - x, this.scale.py(L.ys[i]) - y);
-            const score = d - 4 * (L.priority || 0);
+            const k = Math.floor(code / 4194304), i = code % 4194304, p = this.pixelOf(k, i);
+            const d = Math.hypot(p.x - x, p.y - y), score = d - 4 * (layers[k].priority || 0);
             if (d <= REACH && score < bestScore) { best = {layer: k, index: i}; bestScore = score; }
           }
         }
@@ -218,7 +234,7 @@ const NASCanvas = (() => {
       const ctx = this.overlay.getContext('2d');
       ctx.clearRect(0, 0, this.size[0], this.size[1]);
       this.hovered = hit;
-      this.overlay.style.cursor = hit && this.onClick ? 'pointer' : 'default';
+      this.overlay.style.cursor = hit && this.onClick ? 'pointer' : this.idleCursor;
       if (!hit) { this.tip.hidden = true; return; }
       const L = this.spec.layers[hit.layer], p = this.pixelOf(hit.layer, hit.index);
       ctx.strokeStyle = '#0f172a';
@@ -234,5 +250,5 @@ const NASCanvas = (() => {
     }
   }
 
-  return {Plot};
+  return {Plot, addMarker, finishMarkers};
 })();

@@ -1,6 +1,5 @@
-// Chart specs for the dashboard: pure functions of the page state. 2-D charts are specs
-// for our canvas plot (canvas_plot.js); only the 3-D front is a plotly figure, and
-// plotly.js is loaded for it on demand.
+// Chart specs for the dashboard: pure functions of the page state, drawn by our canvas
+// plot (canvas_plot.js) and, for a front over three metrics, our 3-D scatter (canvas_3d.js).
 'use strict';
 
 const NASPlots = (() => {
@@ -57,70 +56,62 @@ const NASPlots = (() => {
     return bands;
   }
 
-  // A point layer over `rows` of the page state; `rows` stay attached for clicks.
-  function pointLayer(S, rows, x, y, style, label) {
-    return Object.assign({kind: 'points', rows, pick: true, label: i => label(rows[i]),
-                          xs: rows.map(r => S.metrics[x][r]), ys: rows.map(r => S.metrics[y][r])},
-                         style);
+  // A point layer over `rows` of the page state: xs, ys (and zs for a third metric) from
+  // `names`; `rows` stay attached for clicks.
+  function pointLayer(S, rows, names, style, label) {
+    const col = n => rows.map(r => S.metrics[n][r]);
+    const layer = {kind: 'points', rows, pick: true, label: i => label(rows[i]),
+                   xs: col(names[0]), ys: col(names[1])};
+    if (names[2]) layer.zs = col(names[2]);
+    return Object.assign(layer, style);
   }
 
-  // Split usable rows into (infeasible, dominated, front sorted by x) for a 2-D front.
-  function frontParts(S, x, y, front) {
-    const onFront = new Set(front.rows), bad = [], mass = [];
-    for (const r of usableRows(S, [x, y], [0, 2])) {
+  // Split usable rows into (infeasible, dominated, front sorted by the first metric).
+  function frontParts(S, names, front) {
+    const onFront = new Set(front.rows), bad = [], mass = [], x = S.metrics[names[0]];
+    for (const r of usableRows(S, names, [0, 2])) {
       if (S.status[r] === 2 || !meets(S, r)) bad.push(r);
       else if (!onFront.has(r)) mass.push(r);
     }
-    const fr = front.rows.slice().sort((a, b) => S.metrics[x][a] - S.metrics[x][b]);
+    const fr = front.rows.slice().sort((a, b) => x[a] - x[b]);
     return {bad, mass, fr};
   }
 
-  function pareto2d(S, x, y, front, selectedRow) {
-    const {bad, mass, fr} = frontParts(S, x, y, front), names = [x, y];
+  // A 2-D or 3-D front: infeasible crosses, faded dominated marks, the front (drawn with
+  // `frontStyle`) and a ring on the selected trial, drawn over everything else.
+  function frontSpec(S, names, front, selectedRow, frontStyle, title) {
+    const {bad, mass, fr} = frontParts(S, names, front);
     const label = note => r => hover(S, r, names, note);
-    const sel = selectedRow !== null && has(S.metrics[x][selectedRow]) &&
-                has(S.metrics[y][selectedRow]) ? [selectedRow] : [];
+    const sel = selectedRow !== null && names.every(n => has(S.metrics[n][selectedRow])) ?
+      [selectedRow] : [];
     const layers = [
-      pointLayer(S, bad, x, y, {shape: 'cross', size: 5, color: BAD, alpha: 0.35, width: 1},
+      pointLayer(S, bad, names, {shape: 'cross', size: 5, color: BAD, alpha: 0.35, width: 1},
                  label('infeasible')),
-      pointLayer(S, mass, x, y, {shape: 'square', size: 3, color: MASS, alpha: 0.35},
+      pointLayer(S, mass, names, {shape: 'square', size: 3, color: MASS, alpha: 0.35},
                  label('dominated')),
-      pointLayer(S, fr, x, y, {kind: 'line', markers: true, size: 7, width: 2.5, color: FRONT,
-                               priority: 2}, label('Pareto front')),
-      pointLayer(S, sel, x, y, {shape: 'ring', size: 16, width: 3, color: PICK, priority: 3},
-                 label('selected'))];
-    return {title: `Pareto front: ${fr.length} of ${fr.length + mass.length} feasible trials` +
+      pointLayer(S, fr, names, Object.assign({color: FRONT, priority: 2}, frontStyle),
+                 label('Pareto front')),
+      pointLayer(S, sel, names, {shape: 'ring', size: 16, width: 3, color: PICK, priority: 3,
+                                 top: true}, label('selected'))];
+    return {title: `${title}: ${fr.length} of ${fr.length + mass.length} feasible trials` +
                    (bad.length ? `, ${bad.length} infeasible` : ''),
-            xLabel: x + arrow(front.directions[0]), yLabel: y + arrow(front.directions[1]),
-            bands: constraintBands(S, 'x', x).concat(constraintBands(S, 'y', y)), layers,
+            labels: names.map((n, i) => n + arrow(front.directions[i])), layers,
             legend: [{label: 'Pareto front', color: FRONT}, {label: 'dominated', color: MASS}]
               .concat(bad.length ? [{label: 'infeasible', color: BAD}] : []),
             counts: {front: fr.length, dominated: mass.length, infeasible: bad.length}};
   }
 
-  // The 3-D front as a plotly figure (plotly.js is loaded only for this view).
+  function pareto2d(S, x, y, front, selectedRow) {
+    const spec = frontSpec(S, [x, y], front, selectedRow,
+                           {kind: 'line', markers: true, size: 7, width: 2.5}, 'Pareto front');
+    return Object.assign(spec, {xLabel: spec.labels[0], yLabel: spec.labels[1],
+                                bands: constraintBands(S, 'x', x).concat(constraintBands(S, 'y', y))});
+  }
+
+  // The 3-D front for our canvas scatter (canvas_3d.js); y is drawn upwards.
   function pareto3d(S, x, y, z, front, selectedRow) {
-    const names = [x, y, z], onFront = new Set(front.rows);
-    const rows = usableRows(S, names), mass = rows.filter(r => !onFront.has(r) && meets(S, r));
-    const trace = (rs, marker, name) => ({type: 'scatter3d', mode: 'markers', name, marker,
-      x: rs.map(r => S.metrics[x][r]), y: rs.map(r => S.metrics[y][r]),
-      z: rs.map(r => S.metrics[z][r]), customdata: rs,
-      text: rs.map(r => hover(S, r, names).replace(/\n/g, '<br>')),
-      hovertemplate: '%{text}<extra></extra>'});
-    const sel = selectedRow !== null && rows.includes(selectedRow) ? [selectedRow] : [];
-    const data = [trace(mass, {size: 2, color: MASS, opacity: 0.25}, 'dominated'),
-                  trace(front.rows, {size: 5, color: FRONT}, 'Pareto front'),
-                  trace(sel, {size: 9, color: PICK, symbol: 'diamond'}, 'selected')];
-    const d = front.directions;
-    const layout = {title: {text: `Pareto front (3-D): ${front.rows.length} of ` +
-                                  `${front.rows.length + mass.length} feasible trials`,
-                            font: {size: 13}, x: 0.01, xanchor: 'left'},
-                    margin: {l: 0, r: 0, t: 30, b: 0}, showlegend: false,
-                    uirevision: names.join(),
-                    scene: {xaxis: {title: {text: x + arrow(d[0])}},
-                            yaxis: {title: {text: y + arrow(d[1])}},
-                            zaxis: {title: {text: z + arrow(d[2])}}}};
-    return {data, layout};
+    return frontSpec(S, [x, y, z], front, selectedRow, {shape: 'circle', size: 7},
+                     'Pareto front (3-D)');
   }
 
   const stepLayer = (s, color, label) => ({kind: 'line', step: true, xs: s.t, ys: s.v, color,
@@ -161,7 +152,7 @@ const NASPlots = (() => {
   }
 
   function scatter(S, x, y, color, label) {
-    return pointLayer(S, usableRows(S, [x, y]), x, y,
+    return pointLayer(S, usableRows(S, [x, y]), [x, y],
                       {shape: 'square', size: 3, color, alpha: 0.45}, label);
   }
 
