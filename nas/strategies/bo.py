@@ -17,7 +17,8 @@ genotypes, expected improvement over a local + global candidate pool, never re-a
   (accuracy, cost) hypervolume ratio at 100 queries, seeds 0-19: parego 0.963, ehvi
   0.955 (std 0.016-0.022 per run; ehvi costs ~1.3x the time per ask), so parego stays
   the default. EHVI in raw objective units (a warped GP) scored 0.89: with a reference
-  point taken from the data it chases the cheap, inaccurate end of the front.
+  point taken from the data it chases the cheap, inaccurate end of the front. The other
+  variants tried, none better, are in benchmarks/nb201_mo_results.md.
 - Batches: in-flight genotypes enter the GP with their posterior mean ("kriging
   believer", Ginsbourger et al. 2010), so parallel asks spread out.
 Randomness comes from (seed, n_asked) and warm-started hyperparameters are part of the
