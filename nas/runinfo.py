@@ -47,10 +47,14 @@ class RunInfo:
         return [direction for _, direction in self.objectives]
 
 
-def _parsed(where: str, parse: Callable[[Any], _T], value: Any) -> _T:
-    """`parse(value)`, its error prefixed with the file it came from."""
+def _field(data: Mapping[str, Any], key: str, parse: Callable[[Any], _T], default: _T,
+           where: str) -> _T:
+    """`parse(data[key])`, its error prefixed with the file it came from; `default` (the
+    `SearchConfig` default) when the key is absent."""
+    if key not in data:
+        return default
     try:
-        return parse(value)
+        return parse(data[key])
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
 
@@ -60,14 +64,14 @@ def read_run_info(run_dir: str | Path) -> RunInfo:
     store = RunStore.open(run_dir)
     data = store.config()
     where = str(store.dir / "config.yaml")
-    space = _parsed(where, lambda v: parse_component("space", v),
-                    data.get("space", SearchConfig.space.name))
-    default = [{"name": o.name, "direction": o.direction} for o in SearchConfig.objectives]
-    objectives = _parsed(where, parse_objectives, data.get("objectives", default))
+    space = _field(data, "space", lambda v: parse_component("space", v), SearchConfig.space,
+                   where)
+    objectives = _field(data, "objectives", parse_objectives, SearchConfig.objectives, where)
+    constraints = _field(data, "constraints", parse_constraints, SearchConfig.constraints,
+                         where)
     return RunInfo(store.dir, str(data.get("name", store.dir.name)), space.name,
                    space.options, tuple((o.name, o.direction) for o in objectives),
-                   _parsed(where, parse_constraints, data.get("constraints")))
-
+                   constraints)
 
 def metric_value(record: Mapping[str, Any], name: str) -> float:
     """An objective or cost value of a trial record by name (NaN when absent)."""

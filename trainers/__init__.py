@@ -14,11 +14,10 @@ from .metrics import Metrics
 
 __all__ = ["Metrics", "cost_report", "count_macs", "count_params", "measure_latency"]
 
-_LAZY = {"cost_report": ".cost", "count_macs": ".cost", "count_params": ".cost",
-         "measure_latency": ".cost"}
+_COST = ("cost_report", "count_macs", "count_params", "measure_latency")  # in .cost
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in _COST:
+        return getattr(importlib.import_module(".cost", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
