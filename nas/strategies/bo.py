@@ -32,14 +32,13 @@ import numpy as np
 
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
-from trainers.metrics import Metrics
 
 from ..pareto import non_dominated_sort, pareto_mask
-from .base import STRATEGIES, Strategy
+from .base import STRATEGIES
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
 from .gp import GaussianProcess, expected_improvement, normal_scores, prob_between
-from .history import History, Observation
+from .history import HistoryStrategy, Observation
 from .mobo import box_decomposition, expected_hvi, model_reference
 
 __all__ = ["BayesOpt"]
@@ -60,7 +59,7 @@ def _threadpool_limits():
 
 
 @STRATEGIES.register("bo")
-class BayesOpt(Strategy):
+class BayesOpt(HistoryStrategy):
     """GP + EI over neighbours, mutations and random genotypes (see module docstring)."""
 
     name = "bo"
@@ -73,7 +72,6 @@ class BayesOpt(Strategy):
         if self.options["mo_acquisition"] not in MO_ACQUISITIONS:
             raise unknown_choice("bo option 'mo_acquisition'", self.options["mo_acquisition"],
                                  MO_ACQUISITIONS)
-        self.history = History(self)
         self.encoder = Encoder(self.space)
         self.thetas: dict[str, list[float]] = {}
 
@@ -84,12 +82,6 @@ class BayesOpt(Strategy):
         with _threadpool_limits():
             genotype = self._propose(rng)
         return self.history.asked(genotype)
-
-    def tell(self, genotype: Genotype, metrics: Metrics) -> None:
-        self.history.told(genotype, metrics)
-
-    def cancel(self, genotype: Genotype) -> None:
-        self.history.cancelled(genotype)
 
     def _propose(self, rng: np.random.Generator) -> Genotype:
         history, opts = self.history, self.options
@@ -204,10 +196,8 @@ class BayesOpt(Strategy):
 
     # ----- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "history": self.history.state_dict(),
-                "thetas": {k: list(v) for k, v in self.thetas.items()}}
+        return {**super().state_dict(), "thetas": {k: list(v) for k, v in self.thetas.items()}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
-        self.history.load_state_dict(state["history"])
         self.thetas = {k: list(v) for k, v in state["thetas"].items()}

@@ -9,15 +9,14 @@ constraints. Children are de-duplicated against every told and in-flight genotyp
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from search_spaces.genotype import Genotype
-from trainers.metrics import Metrics
 
 from .base import STRATEGIES, Strategy
-from .history import History
+from .history import History, HistoryStrategy
 
 __all__ = ["RegularizedEvolution", "unseen_sample"]
 
@@ -34,7 +33,7 @@ def unseen_sample(strategy: Strategy, history: History, rng: np.random.Generator
 
 
 @STRATEGIES.register("rea")
-class RegularizedEvolution(Strategy):
+class RegularizedEvolution(HistoryStrategy):
     """Aging evolution: tournament of `sample` out of the last `population` told trials."""
 
     name = "rea"
@@ -43,7 +42,6 @@ class RegularizedEvolution(Strategy):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.require_positive("population", "sample", "tries")
-        self.history = History(self)
 
     def ask(self) -> Genotype:
         rng = self.rng()
@@ -64,16 +62,3 @@ class RegularizedEvolution(Strategy):
     def _population(self) -> list[int]:
         """Indices of the `population` most recently told trials that were measured."""
         return self.history.measured()[-self.options["population"]:]
-
-    def tell(self, genotype: Genotype, metrics: Metrics) -> None:
-        self.history.told(genotype, metrics)
-
-    def cancel(self, genotype: Genotype) -> None:
-        self.history.cancelled(genotype)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "history": self.history.state_dict()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.history.load_state_dict(state["history"])

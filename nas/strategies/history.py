@@ -15,8 +15,9 @@ from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
 from ..pareto import non_dominated_sort, to_minimisation
+from .base import Strategy
 
-__all__ = ["Observation", "History"]
+__all__ = ["Observation", "History", "HistoryStrategy"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,25 @@ class History:
         self.observations = [Observation.from_dict(o) for o in state["observations"]]
         self.pending = [Genotype.from_dict(g) for g in state["pending"]]
         self.seen = {o.genotype.key for o in self.observations} | {g.key for g in self.pending}
+
+
+class HistoryStrategy(Strategy):
+    """A strategy whose memory is a `History`: `tell` records, `cancel` withdraws the
+    pending ask, and the history is part of the state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.history = History(self)
+
+    def tell(self, genotype: Genotype, metrics: Metrics) -> None:
+        self.history.told(genotype, metrics)
+
+    def cancel(self, genotype: Genotype) -> None:
+        self.history.cancelled(genotype)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "history": self.history.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.history.load_state_dict(state["history"])

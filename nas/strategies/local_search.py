@@ -12,17 +12,16 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from search_spaces.genotype import Genotype
-from trainers.metrics import Metrics
 
-from .base import STRATEGIES, Strategy
+from .base import STRATEGIES
 from .evolution import unseen_sample
-from .history import History
+from .history import HistoryStrategy
 
 __all__ = ["LocalSearch"]
 
 
 @STRATEGIES.register("local")
-class LocalSearch(Strategy):
+class LocalSearch(HistoryStrategy):
     """Hill climbing over `Space.neighbours`, never asking a genotype twice."""
 
     name = "local"
@@ -31,7 +30,6 @@ class LocalSearch(Strategy):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.require_positive("tries")
-        self.history = History(self)
         self.explored: set[str] = set()
         self.centre: str | None = None
         self.queue: list[Genotype] = []
@@ -60,20 +58,12 @@ class LocalSearch(Strategy):
                 return genotype
         return None
 
-    def tell(self, genotype: Genotype, metrics: Metrics) -> None:
-        self.history.told(genotype, metrics)
-
-    def cancel(self, genotype: Genotype) -> None:
-        self.history.cancelled(genotype)
-
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "history": self.history.state_dict(),
-                "explored": sorted(self.explored), "centre": self.centre,
+        return {**super().state_dict(), "explored": sorted(self.explored), "centre": self.centre,
                 "queue": [g.to_dict() for g in self.queue]}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
-        self.history.load_state_dict(state["history"])
         self.explored = set(state["explored"])
         self.centre = state["centre"]
         self.queue = [Genotype.from_dict(g) for g in state["queue"]]
