@@ -30,24 +30,21 @@ class Constraint:
     min: float | None = None
     max: float | None = None
 
-    def violation(self, value: float) -> float:
-        """Amount by which `value` breaks the bounds (<= 0 when satisfied; inf when NaN)."""
-        if not math.isfinite(value):
-            return math.inf
-        over = value - self.max if self.max is not None else -math.inf
-        under = self.min - value if self.min is not None else -math.inf
-        return max(over, under)
+    def violation(self, value: float | np.ndarray) -> float | np.ndarray:
+        """Amount by which `value` (a number, or an array elementwise) breaks the bounds:
+        <= 0 when satisfied, inf when not finite (NaN is a missing metric)."""
+        value = np.asarray(value, dtype=float)
+        amount = np.full(value.shape, -np.inf)
+        if self.max is not None:
+            amount = np.maximum(amount, value - self.max)
+        if self.min is not None:
+            amount = np.maximum(amount, self.min - value)
+        amount = np.where(np.isfinite(value), amount, np.inf)
+        return float(amount) if amount.ndim == 0 else amount
 
     def ok(self, value: float | np.ndarray) -> bool | np.ndarray:
-        """Whether `value` (a number or an array, elementwise) is finite and within the
-        bounds; NaN (a missing metric) never is. Agrees with `violation(value) <= 0`."""
-        value = np.asarray(value, dtype=float)
-        good = np.isfinite(value)
-        if self.min is not None:
-            good &= value >= self.min
-        if self.max is not None:
-            good &= value <= self.max
-        return good
+        """Whether `value` (a number or an array, elementwise) is finite and within the bounds."""
+        return self.violation(value) <= 0
 
     def describe(self, value: float) -> str:
         bound = f"> max {self.max:g}" if self.max is not None and value > self.max else \

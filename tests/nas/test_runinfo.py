@@ -60,10 +60,14 @@ def test_a_bad_field_names_the_file_and_the_problem(tmp_path, bad, message):
     assert str(run / "config.yaml") in str(err.value)
 
 
-def test_ok_agrees_with_violation_elementwise():
+def test_violation_and_ok_work_on_numbers_and_arrays_alike():
     c = Constraint("latency_ms", 0.5, 5.0)
     values = np.array([np.nan, 0.4, 0.5, 3.0, 5.0, 5.1, np.inf])
-    assert c.ok(values).tolist() == [c.violation(float(v)) <= 0 for v in values]
+    expected = [np.inf, 0.1, 0.0, -2.0, 0.0, 0.1, np.inf]
+    np.testing.assert_allclose(c.violation(values), expected)
+    assert [c.violation(float(v)) for v in values] == pytest.approx(expected)
+    assert c.ok(values).tolist() == [False, False, True, True, True, False, False]
+    assert c.ok(3.0) is True and isinstance(c.violation(3.0), float)
 
 
 def test_reading_a_run_does_not_import_torch():
