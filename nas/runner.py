@@ -143,10 +143,15 @@ class RayTrials:
         return expired
 
     def cancel_all(self) -> None:
-        """Kill every running trial (they stay pending in the log and rerun on resume)."""
+        """Kill every running trial (they stay pending in the log and rerun on resume).
+        Trials that already finished are left alone: cancelling a task whose reply is
+        arriving can abort the driver inside Ray ("Tried to complete task that was not
+        pending", ray-project/ray#54846); a finished one is simply rerun on resume."""
         import ray
 
-        for ref in self.flights:
+        refs = list(self.flights)
+        _, running = ray.wait(refs, num_returns=len(refs), timeout=0) if refs else ([], [])
+        for ref in running:
             ray.cancel(ref, force=True)
         self.flights.clear()
 

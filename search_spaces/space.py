@@ -34,6 +34,8 @@ class Space(abc.ABC):
     description: str = ""
     #: whether `describe` counts bias adds in MACs (NB201 reports them as FLOPs)
     macs_include_bias: bool = False
+    #: whether different genotypes can compute the same function (`prune`, `function_key`)
+    has_equivalents: bool = False
 
     def __init__(self, **options: Any) -> None:
         #: the options as given (before defaults), so presets can layer theirs underneath
@@ -131,6 +133,19 @@ class Space(abc.ABC):
             hot[d.choices.index(genotype[d.name])] = 1.0
             parts.append(hot)
         return np.concatenate(parts)
+
+    # ----- functional equivalence ---------------------------------------------------
+    def prune(self, genotype: Genotype) -> Genotype:
+        """The same network with every op that cannot reach the output, or that only ever
+        sees zeros, replaced by the zero op: never costlier, same function. Spaces without
+        such ops (`has_equivalents` False) return the genotype itself."""
+        return genotype
+
+    def function_key(self, genotype: Genotype) -> str:
+        """Equal for genotypes that compute the same function of the input (up to their
+        weights), so a search need not train more than one of them; the genotype's own
+        key in spaces without equivalents."""
+        return genotype.key
 
     # ----- presets, parsing --------------------------------------------------------
     def presets(self) -> dict[str, Genotype]:

@@ -13,10 +13,13 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from search_spaces.space import Space
 
 __all__ = ["Encoder", "candidate_pool", "neighbour_rows", "mutate_rows"]
+
+_MEMO_ROWS = 200_000  # canonical forms remembered per encoder (a few tens of MB at most)
 
 
 class Encoder:
@@ -28,6 +31,7 @@ class Encoder:
         self.sizes = np.array([len(d.choices) for d in self.decisions])
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
         self._index = [{c: i for i, c in enumerate(d.choices)} for d in self.decisions]
+        self._memo: dict[tuple[int, ...], tuple[tuple[int, ...], str | None]] = {}
 
     @property
     def width(self) -> int:
@@ -52,6 +56,32 @@ class Encoder:
     def genotype(self, row: Sequence[int]) -> Genotype:
         return self.space.genotype({d.name: d.choices[int(i)]
                                     for d, i in zip(self.decisions, row)})
+
+    def distinct_functions(self, rows: np.ndarray, seen: set[str]) -> np.ndarray:
+        """`rows` pruned (`Space.prune`), one per function (`Space.function_key`), none whose
+        function is in `seen`, in first-seen order; unchanged in spaces without equivalents."""
+        if not self.space.has_equivalents:
+            return rows
+        chosen: dict[str, tuple[int, ...]] = {}
+        for row in map(tuple, rows.tolist()):
+            pruned, key = self._canonical(row)
+            if key is not None and key not in seen:
+                chosen.setdefault(key, pruned)
+        return np.array(list(chosen.values()), dtype=np.int64).reshape(-1, len(self.decisions))
+
+    def _canonical(self, row: tuple[int, ...]) -> tuple[tuple[int, ...], str | None]:
+        """(pruned row, function key) of a row, memoised; key None for a forbidden row."""
+        hit = self._memo.get(row)
+        if hit is None:
+            if len(self._memo) >= _MEMO_ROWS:
+                self._memo.clear()
+            try:
+                genotype = self.space.prune(self.genotype(row))
+                hit = (self.row(genotype), self.space.function_key(genotype))
+            except UserError:
+                hit = (row, None)
+            self._memo[row] = hit
+        return hit
 
     def random_rows(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n uniform rows: what `Space.sample` draws, vectorised."""

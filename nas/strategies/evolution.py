@@ -5,7 +5,8 @@ The population is the `population` most recently told trials (aging: the oldest 
 the worst). A child is a one-decision mutation (`Space.mutate`) of the winner of a
 tournament among `sample` random members; the winner is picked by constrained domination
 (feasible first, then Pareto rank), so the same code serves several objectives and hard
-constraints. Children are de-duplicated against every told and in-flight genotype.
+constraints. Children are de-duplicated against every told and in-flight genotype, by the
+function they compute (`Space.function_key`).
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ __all__ = ["RegularizedEvolution", "unseen_sample"]
 
 def unseen_sample(strategy: Strategy, history: History, rng: np.random.Generator,
                   tries: int) -> Genotype:
-    """A uniform random genotype not yet asked (the last draw if `tries` all collide)."""
-    genotype = strategy.space.sample(rng)
+    """A uniform random genotype, pruned (`Space.prune`), whose function was not yet asked
+    (the last draw if `tries` all collide)."""
+    genotype = strategy.space.prune(strategy.space.sample(rng))
     for _ in range(tries - 1):
         if history.is_new(genotype):
             break
-        genotype = strategy.space.sample(rng)
+        genotype = strategy.space.prune(strategy.space.sample(rng))
     return genotype
 
 

@@ -61,15 +61,17 @@ class History:
 
     def __init__(self, strategy) -> None:
         self.strategy = strategy
+        self.function_key = strategy.space.function_key
         self.directions = [o.direction for o in strategy.objectives]
         self.observations: list[Observation] = []
         self.pending: list[Genotype] = []
+        #: function keys (`Space.function_key`) of every asked or told genotype
         self.seen: set[str] = set()
 
     # ----- recording ----------------------------------------------------------------
     def asked(self, genotype: Genotype) -> Genotype:
         self.pending.append(genotype)
-        self.seen.add(genotype.key)
+        self.seen.add(self.function_key(genotype))
         return genotype
 
     def cancelled(self, genotype: Genotype) -> None:
@@ -89,11 +91,12 @@ class History:
         violations = tuple(self.strategy.violations(metrics)) if values is not None else None
         obs = Observation(genotype, tuple(values) if values is not None else None, violations)
         self.observations.append(obs)
-        self.seen.add(genotype.key)
+        self.seen.add(self.function_key(genotype))
         return obs
 
     def is_new(self, genotype: Genotype) -> bool:
-        return genotype.key not in self.seen
+        """Whether no genotype computing the same function was asked or told."""
+        return self.function_key(genotype) not in self.seen
 
     # ----- ranking --------------------------------------------------------------------
     def measured(self) -> list[int]:
@@ -130,7 +133,8 @@ class History:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.observations = [Observation.from_dict(o) for o in state["observations"]]
         self.pending = [Genotype.from_dict(g) for g in state["pending"]]
-        self.seen = {o.genotype.key for o in self.observations} | {g.key for g in self.pending}
+        self.seen = {self.function_key(g) for g in
+                     [o.genotype for o in self.observations] + self.pending}
 
 
 class HistoryStrategy(Strategy):

@@ -13,7 +13,7 @@ from ..ops import build_op
 from ..ops.conv import ReLUConvBN
 from ..space import Decision, Space, register_space
 
-__all__ = ["NB201Space", "NB201_OPS", "EDGES", "NB201Network"]
+__all__ = ["NB201Space", "NB201_OPS", "EDGES", "NB201Network", "live_edges", "cell_expression"]
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to node, from node)
@@ -81,6 +81,37 @@ class NB201Network(nn.Module):
         return self.classifier(self.pool(self.forward_features(x)).flatten(1))
 
 
+def live_edges(ops: dict[tuple[int, int], str]) -> set[tuple[int, int]]:
+    """Edges with a non-zero op on a path from the input (node 0) to the output (node 3)."""
+    nonzero = {e for e in EDGES if ops[e] != "none"}
+    fed = {0}
+    for to in (1, 2, 3):
+        if any((to, src) in nonzero and src in fed for src in range(to)):
+            fed.add(to)
+    feeds = {3}
+    for node in (2, 1, 0):
+        if any((to, node) in nonzero and to in feeds for to in range(node + 1, 4)):
+            feeds.add(node)
+    return {(to, src) for to, src in nonzero if src in fed and to in feeds}
+
+
+def cell_expression(ops: dict[tuple[int, int], str]) -> str:
+    """The cell output as a canonical expression of the input: a sum is a sorted multiset
+    of terms (a skip passes its input's terms on, zero terms vanish). Equal expressions
+    compute the same function: NB201's isomorphism test (Dong & Yang 2020, the benchmark's
+    unique strings) with zero terms dropped and nested sums flattened."""
+    nodes: dict[int, tuple[str, ...]] = {0: ("x",)}
+    for to in (1, 2, 3):
+        terms: list[str] = []
+        for src in range(to):
+            op, value = ops[(to, src)], nodes[src]
+            if op == "none" or not value:
+                continue
+            terms.extend(value if op == "skip_connect" else [f"{op}({'+'.join(value)})"])
+        nodes[to] = tuple(sorted(terms))
+    return "+".join(nodes[3]) or "0"
+
+
 @register_space
 class NB201Space(Space):
     """NAS-Bench-201 topology space; presets are arch strings or 'index:N'."""
@@ -88,6 +119,7 @@ class NB201Space(Space):
     name = "nb201"
     description = "NAS-Bench-201 cell: 6 edges x {none, skip, conv1x1, conv3x3, avgpool3x3}"
     macs_include_bias = True  # the benchmark's FLOPs count bias adds
+    has_equivalents = True  # dead edges, skip chains and reordered sums
 
     @classmethod
     def default_options(cls):
@@ -97,11 +129,22 @@ class NB201Space(Space):
         return [Decision(edge_name(to, src), NB201_OPS) for to, src in EDGES]
 
     def build(self, genotype: Genotype) -> nn.Module:
-        genotype = self.validate(genotype)
-        ops = {(to, src): str(genotype[edge_name(to, src)]) for to, src in EDGES}
+        ops = self._ops(self.validate(genotype))
         o = self.options
         return NB201Network(ops, o["channels"], o["cells"], o["num_classes"],
                             o["input_size"][0])
+
+    def _ops(self, genotype: Genotype) -> dict[tuple[int, int], str]:
+        return {(to, src): str(genotype[edge_name(to, src)]) for to, src in EDGES}
+
+    def prune(self, genotype: Genotype) -> Genotype:
+        ops = self._ops(genotype)
+        live = live_edges(ops)
+        dead = {edge_name(*e): "none" for e in EDGES if e not in live and ops[e] != "none"}
+        return genotype.replace(**dead) if dead else genotype
+
+    def function_key(self, genotype: Genotype) -> str:
+        return cell_expression(self._ops(genotype))
 
     def format(self, genotype: Genotype) -> str:
         """The benchmark arch string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`."""
