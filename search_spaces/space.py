@@ -28,6 +28,9 @@ class Space(abc.ABC):
     Subclasses set `name`, implement `decisions()`, `build()` and `describe()`; sampling,
     mutation, validation and the Optuna encoding come for free from the decisions.
     Constructor keyword options (e.g. channels, input size) are the space options.
+    A space where different genotypes can compute the same function (dead edges, skip
+    chains, reordered sums) sets `has_equivalents` and overrides `prune` and
+    `function_key`; searches then never train one function twice.
     """
 
     name: str = ""
