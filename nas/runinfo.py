@@ -73,6 +73,7 @@ def read_run_info(run_dir: str | Path) -> RunInfo:
                    space.options, tuple((o.name, o.direction) for o in objectives),
                    constraints)
 
+
 def metric_value(record: Mapping[str, Any], name: str) -> float:
     """An objective or cost value of a trial record by name (NaN when absent)."""
     metrics = record.get("metrics") or {}

@@ -26,11 +26,10 @@ def unseen_sample(strategy: Strategy, history: History, rng: np.random.Generator
                   tries: int) -> Genotype:
     """A uniform random genotype, pruned (`Space.prune`), whose function was not yet asked
     (the last draw if `tries` all collide)."""
-    genotype = strategy.space.prune(strategy.space.sample(rng))
-    for _ in range(tries - 1):
+    for _ in range(tries):
+        genotype = strategy.space.prune(strategy.space.sample(rng))
         if history.is_new(genotype):
             break
-        genotype = strategy.space.prune(strategy.space.sample(rng))
     return genotype
 
 

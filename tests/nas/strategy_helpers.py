@@ -25,14 +25,14 @@ def build(name, objectives=SINGLE, seed=0, constraints=(), **options):
 
 def drive(strategy, n, batch=1, queue=None):
     """Ask/tell `n` genotypes keeping up to `batch` in flight (oldest told first);
-    returns the asked keys in order and the queue of still-pending genotypes."""
+    returns the asked genotypes in order and the queue of still-pending ones."""
     space, evaluator = synthetic()
     queue = deque() if queue is None else queue
     asked = []
     while len(asked) < n:
         while len(queue) < batch and len(asked) < n:
             genotype = strategy.ask()
-            asked.append(genotype.key)
+            asked.append(genotype)
             queue.append(genotype)
         genotype = queue.popleft()
         strategy.tell(genotype, evaluator(space, genotype))
