@@ -18,10 +18,10 @@ import time
 
 import _common  # noqa: F401  (puts this checkout on sys.path)
 import torch
+from _common import proxy_batch
 from scipy.stats import kendalltau, spearmanr
 
-from _common import proxy_batch
-from nas.cli_proxies import sample_unique
+from nas.cli.proxies import sample_unique
 
 FREE = ["synflow", "params", "macs", "zen"]
 DATA = ["naswot", "jacov", "snip", "grad_norm", "fisher", "grasp"]

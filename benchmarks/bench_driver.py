@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nas.config import config_from_dict  # noqa: E402
-from nas.driver import Driver  # noqa: E402
-from nas.progress import Progress  # noqa: E402
-from nas.ray_runtime import ray_session  # noqa: E402
-from nas.runner import InlineTrials  # noqa: E402
-from nas.store import RunStore  # noqa: E402
+from nas.run.config import config_from_dict  # noqa: E402
+from nas.run.driver import Driver  # noqa: E402
+from nas.run.progress import Progress  # noqa: E402
+from nas.run.ray_runtime import ray_session  # noqa: E402
+from nas.run.runner import InlineTrials  # noqa: E402
+from nas.store.trial_log import RunStore  # noqa: E402
 
 
 def _config(trials: int, workers: int = 1, sleep_s: float = 0.0):

@@ -18,9 +18,9 @@ import time
 import _common  # noqa: F401  (puts this checkout on sys.path)
 import numpy as np
 import torch
-
 from _common import timed
-from nas.cli_proxies import sample_unique
+
+from nas.cli.proxies import sample_unique
 
 STEPS_PER_EPOCH, EPOCHS = 196, 200
 

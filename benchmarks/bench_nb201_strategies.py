@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nas.nb201_benchmark import DATASETS, benchmark  # noqa: E402
+from nas.benchmarks.nb201 import DATASETS, benchmark  # noqa: E402
 
 SINGLE = ("bo", "tpe", "rea", "local", "random")
 MULTI = ("bo", "nsga2", "tpe", "random")

@@ -1,4 +1,4 @@
-"""Time `nas.pareto.hypervolume` against Optuna's exact hypervolume, side by side.
+"""Time `nas.pareto.fronts.hypervolume` against Optuna's exact hypervolume, side by side.
 
 Usage: python benchmarks/bench_pareto.py [--sizes 1000 10000] [--repeats 3]
 Two point sets per size and dimension: "random" (uniform, a small front) and "front"
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optuna._hypervolume import compute_hypervolume  # noqa: E402
 
-from nas.pareto import hypervolume  # noqa: E402
+from nas.pareto.fronts import hypervolume  # noqa: E402
 
 __all__ = ["main"]
 

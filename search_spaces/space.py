@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import importlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -227,7 +228,7 @@ class Space(abc.ABC):
 
     def describe(self, genotype: Genotype) -> dict[str, Any]:
         """Params and MACs of the built network, plus the arch in readable form."""
-        from trainers.cost import MACS_COUNTS, count_macs, count_params, deploy_cost
+        from .counting import MACS_COUNTS, count_macs, count_params, deploy_cost
 
         model = self.build(genotype)
         size = self.input_size()
@@ -273,7 +274,8 @@ class Space(abc.ABC):
         return {}
 
 
-SPACES: Registry[type[Space]] = Registry("space")
+SPACES: Registry[type[Space]] = Registry("space", modules=(
+    "search_spaces.cells.nb201", "search_spaces.cells.darts", "search_spaces.macro.fbnet"))
 
 
 def register_space(cls: type[Space]) -> type[Space]:
@@ -281,21 +283,22 @@ def register_space(cls: type[Space]) -> type[Space]:
     return SPACES.register(cls.name)(cls)
 
 
+# Name prefixes served by an adapter module ("module:function(name, options)"), imported by
+# name only when such a space is asked for (NNI is an optional extra).
+SPACE_ADAPTERS = {"nni:": "search_spaces.interop.nni:nni_space"}
+
+
 def get_space(name: str, **options: Any) -> Space:
     """Instantiate the registered space `name` with `options`.
 
     Names starting with "nni:" are NNI model spaces (optional extra), imported only then.
     """
-    if name.startswith("nni:"):
-        from nas.interop.nni import nni_space
-
-        return nni_space(name, options)
-    from . import cells, macro  # noqa: F401  (registers the built-in spaces)
-
+    for prefix, target in SPACE_ADAPTERS.items():
+        if name.startswith(prefix):
+            module, _, function = target.partition(":")
+            return getattr(importlib.import_module(module), function)(name, options)
     return SPACES.get(name)(**options)
 
 
 def list_spaces() -> list[str]:
-    from . import cells, macro  # noqa: F401
-
     return SPACES.names()

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 
 from search_spaces.errors import UserError
 
+from .splits import Splits, stratified_split
+
 __all__ = ["read_cifar", "CIFAR_FILES", "VAL_FRACTION"]
 
 VAL_FRACTION = 0.1  # carved from the training batches, stratified; test_batch stays apart
@@ -102,13 +104,11 @@ def _tensor(x: np.ndarray, mean: np.ndarray, std: np.ndarray, size: int | None) 
 def read_cifar(name: str, data_dir: str | None, seed: int, size: int | None):
     """Splits of CIFAR `name`: train/val from the training batches (val stratified, by
     `seed`), test from the test batch; per-channel mean/std from the train split only."""
-    from .data import Splits, _split
-
     train_files, test_files, label_key, classes, _, _ = CIFAR_FILES[name]
     path = _folder(name, data_dir)
     x, y = _read_all(path, train_files, label_key, classes)
     x_test, y_test = _read_all(path, test_files, label_key, classes)
-    idx = _split(x, y, seed, VAL_FRACTION, 0.0)
+    idx = stratified_split(x, y, seed, VAL_FRACTION, 0.0)
     train = x[idx["train"]].astype(np.float32) / 255.0
     mean = train.mean(axis=(0, 2, 3), keepdims=True)[0]
     std = train.std(axis=(0, 2, 3), keepdims=True)[0] + 1e-8

@@ -8,7 +8,6 @@ statistics come from the train split only.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,42 +15,14 @@ import torch.nn.functional as F
 
 from search_spaces.errors import UserError, unknown_choice
 
+from .splits import Splits, stratified_split
+
 __all__ = ["Splits", "load_dataset", "DATASETS", "fit_images", "sample_batch"]
-
-
-@dataclass(frozen=True)
-class Splits:
-    """Normalised NCHW float tensors and int64 labels for each split."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    num_classes: int
-
-    @property
-    def input_size(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])
-
-
-def _split(x: np.ndarray, y: np.ndarray, seed: int, val: float, test: float):
-    """Stratified split: per class, shuffle then cut test, validation, train."""
-    rng = np.random.default_rng(seed)
-    parts = {"train": [], "val": [], "test": []}
-    for label in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == label))
-        n_test, n_val = int(round(len(idx) * test)), int(round(len(idx) * val))
-        parts["test"].append(idx[:n_test])
-        parts["val"].append(idx[n_test:n_test + n_val])
-        parts["train"].append(idx[n_test + n_val:])
-    return {k: np.sort(np.concatenate(v)) for k, v in parts.items()}
 
 
 def _to_splits(x: np.ndarray, y: np.ndarray, seed: int, val: float, test: float,
                size: int | None, num_classes: int) -> Splits:
-    idx = _split(x, y, seed, val, test)
+    idx = stratified_split(x, y, seed, val, test)
     mean, std = x[idx["train"]].mean(), x[idx["train"]].std() + 1e-8
     tensors = {}
     for name, rows in idx.items():

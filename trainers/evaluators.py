@@ -18,7 +18,7 @@ from search_spaces.space import Space
 from .cost import count_macs, count_params
 from .metrics import Metrics
 
-__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "TabularNB201", "ShortTraining",
+__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "register_evaluator", "TabularNB201", "ShortTraining",
            "TRAIN_DEFAULTS", "load_training_data", "check_data_fits", "train_config"]
 
 
@@ -26,7 +26,7 @@ class Evaluator:
     """Base: subclasses declare `defaults` (typed option defaults) and implement __call__.
 
     An evaluator that sets `wants_history` gets the rung scores of the run's finished
-    trials before each call, by `observe_history` (nas.history); others pay nothing.
+    trials before each call, by `observe_history` (nas.run.rung_scores); others pay nothing.
     """
 
     defaults: dict[str, Any] = {}
@@ -65,7 +65,14 @@ def _resolve(owner: str, defaults: Mapping[str, Any], options: Mapping[str, Any]
     return resolved
 
 
-EVALUATORS: Registry[Callable[..., Evaluator]] = Registry("evaluator")
+# Built-in evaluators registered outside this module, imported on the first lookup.
+EVALUATORS: Registry[Callable[..., Evaluator]] = Registry("evaluator", modules=(
+    "trainers.fidelity", "trainers.synthetic", "trainers.oneshot.evaluator"))
+
+
+def register_evaluator(name: str) -> Callable:
+    """Decorator registering an evaluator factory (`**options -> Evaluator`) under `name`."""
+    return EVALUATORS.register(name)
 
 
 @EVALUATORS.register("tabular")
@@ -171,18 +178,7 @@ class ShortTraining(Evaluator):
                                 "total_s": time.perf_counter() - start})
 
 
-@EVALUATORS.register("ladder")
-def _ladder(**options: Any) -> Evaluator:
-    """Fidelity ladder: cost -> proxy -> short training -> halving (trainers.fidelity)."""
-    from .fidelity import Ladder
-
-    return Ladder(**options)
-
-
 def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evaluator:
     """Build the registered evaluator `name` with validated `options`."""
     return EVALUATORS.get(name)(**dict(options or {}))
 
-
-from . import synthetic  # noqa: E402,F401  (registers the "synthetic" evaluator)
-from .oneshot import evaluator as _supernet_evaluator  # noqa: E402,F401  ("supernet")

@@ -16,7 +16,7 @@ Our driver evaluates one genotype per Ray task, so the ladder decides per candid
   top 1/eta of the scores seen at that budget (the first `grace` always continue);
 * "scores seen so far" are those of every finished trial of the run, whichever worker
   evaluated it: the driver keeps them from the trial log (`Metrics.rungs`, so they come
-  back on resume; the most recent nas.history.HISTORY_LIMIT per rung) and sends them with
+  back on resume; the most recent nas.run.rung_scores.HISTORY_LIMIT per rung) and sends them with
   each task (`wants_history`, `observe_history`), plus those this process scored since.
   Trials still in flight when a task was submitted are not in it (asynchronous, as ASHA).
   Without a driver (the evaluator called directly) they are this process's own;
@@ -45,12 +45,26 @@ from search_spaces.genotype import Genotype
 from search_spaces.space import Space
 
 from .cost import count_params
-from .evaluators import (TRAIN_DEFAULTS, Evaluator, check_data_fits, load_training_data,
-                         make_evaluator, train_config)
+from .evaluators import (
+    EVALUATORS,
+    TRAIN_DEFAULTS,
+    Evaluator,
+    check_data_fits,
+    load_training_data,
+    make_evaluator,
+    train_config,
+)
 from .halving import successive_halving
 from .metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED, Metrics
-from .rungs import (CostRung, EvaluatorRung, HalvingRung, ProxyRung, TrainRung, parse_ladder,
-                    rank_agreement)
+from .rungs import (
+    CostRung,
+    EvaluatorRung,
+    HalvingRung,
+    ProxyRung,
+    TrainRung,
+    parse_ladder,
+    rank_agreement,
+)
 
 __all__ = ["Ladder", "rank_agreement", "successive_halving", "budget_checkpoint",
            "budget_checkpoints"]
@@ -86,6 +100,7 @@ class _Candidate:
                        fidelity=float(self.epochs), **extra)
 
 
+@EVALUATORS.register("ladder")
 class Ladder(Evaluator):
     """Evaluator `ladder`: options `rungs` (see trainers.rungs), `reference` (calibration
     sample size), `grace`, `checkpoint_dir`, `cost` (False: params only, no MACs pass),

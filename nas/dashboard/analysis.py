@@ -7,8 +7,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..pareto import front_summary, hypervolume_history, pareto_mask, to_minimisation
-from ..constraints import Constraint
+from nas.pareto.constraints import Constraint
+from nas.pareto.fronts import front_summary, hypervolume_history, pareto_mask, to_minimisation
+
 from .data import RUNG_PREFIX, TrialTable, compact
 
 __all__ = ["front_rows", "history", "rung_correlations", "spearman", "default_direction",

@@ -19,11 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, request,
-                   send_from_directory)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    request,
+    send_from_directory,
+)
 from werkzeug.exceptions import HTTPException
 
-from ..runinfo import RunInfo, read_run_info
+from nas.store.runinfo import RunInfo, read_run_info
+
 from .analysis import default_direction, front_rows, history, rung_correlations
 from .data import TrialTable
 from .drawing import draw_genotype

@@ -1,6 +1,6 @@
 """Synthetic run folders in the real format, for the dashboard benchmark, tests and demos.
 
-Records follow `nas.store` exactly (trial_id, key, genotype, arch, metrics with
+Records follow `nas.store.trial_log` exactly (trial_id, key, genotype, arch, metrics with
 objectives / cost / timings / fidelity / status / reason / rungs, worker, started,
 finished); the numbers are made up but shaped like an NB201 search on 8x8 digits:
 accuracy grows with convolutions, params and MACs are counted per edge, latency follows
@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 import yaml
 
-from ..pareto import front_summary
+from nas.pareto.fronts import front_summary
 
 __all__ = ["make_synthetic_run", "synthetic_records", "synthetic_config"]
 
@@ -72,7 +72,7 @@ def _metrics(decisions: dict[str, str], rng: np.random.Generator) -> dict[str, A
 
 
 def _constrain(record: dict[str, Any], max_params: float | None) -> dict[str, Any]:
-    """Mark a complete trial over `max_params` infeasible, as `nas.driver` does."""
+    """Mark a complete trial over `max_params` infeasible, as `nas.run.driver` does."""
     metrics = record["metrics"]
     if max_params is None or metrics["status"] != "complete":
         return record

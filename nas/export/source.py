@@ -16,12 +16,17 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from nas.store.runinfo import (
+    RunInfo,
+    complete_records,
+    describe_ids,
+    front_trial_ids,
+    read_run_info,
+)
+from nas.store.trial_log import RunStore
 from search_spaces import build, get_space
 from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
-
-from ..runinfo import RunInfo, complete_records, describe_ids, front_trial_ids, read_run_info
-from ..store import RunStore
 
 __all__ = ["ExportSource", "load_source", "select_trials", "checkpoint_path", "INIT_SEED"]
 

@@ -72,7 +72,7 @@ def train_distributed(space: dict, config: OneShotConfig, checkpoint: str,
     """
     import ray
 
-    from ..ray_runtime import ray_session
+    from nas.run.ray_runtime import ray_session
 
     world, gpus = config.world_size, 1 if config.device == "cuda" else 0
     if ray.is_initialized():

@@ -19,12 +19,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nas.run.config import Component, SearchConfig
+from nas.strategies.oneshot import ONESHOT
 from search_spaces import get_space
 from search_spaces.errors import UserError
 from trainers.oneshot.config import OneShotConfig, oneshot_config
-
-from ..config import Component, SearchConfig
-from ..strategies.oneshot import ONESHOT
 
 __all__ = ["before_search", "after_search", "training_config", "CHECKPOINT", "ARCH",
            "GENOTYPE", "REPORT"]

@@ -7,9 +7,8 @@ concurrent timings disturb each other.
 """
 from __future__ import annotations
 
+from nas.run.ray_runtime import ray_session
 from trainers.oneshot.latency import LatencyTable, build_table, time_layer
-
-from ..ray_runtime import ray_session
 
 __all__ = ["build_latency_table"]
 

@@ -12,10 +12,9 @@ import dataclasses
 import math
 from typing import Any, Mapping
 
+from nas.run.worker import evaluate_trial
 from search_spaces.errors import UserError, unknown_choice
 from trainers.oneshot.rank import kendall_tau
-
-from ..worker import evaluate_trial
 
 __all__ = ["rank_check", "RANK_DEFAULTS", "top_k_records"]
 

@@ -8,15 +8,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from nas.pareto.constraints import Constraint, violations
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 from search_spaces.registry import Registry
 from search_spaces.space import Space
 from trainers.metrics import COMPLETE, INFEASIBLE, Metrics
 
-from ..constraints import Constraint, violations
-
-__all__ = ["Objective", "Strategy", "STRATEGIES", "make_strategy"]
+__all__ = ["Objective", "Strategy", "STRATEGIES", "make_strategy", "register_strategy"]
 
 DIRECTIONS = ("maximize", "minimize")
 
@@ -119,15 +118,21 @@ class Strategy(abc.ABC):
         self.seed, self.n_asked = int(state["seed"]), int(state["n_asked"])
 
 
-STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
+# The modules that register the built-in strategies, imported on the first lookup.
+STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", modules=tuple(
+    f"nas.strategies.{m}" for m in ("random", "optuna_samplers", "evolution", "local_search",
+                                    "bo", "oneshot")))
+
+
+def register_strategy(name: str) -> Callable:
+    """Decorator registering a strategy class (space, objectives, seed, constraints=...,
+    **options) under `name`."""
+    return STRATEGIES.register(name)
 
 
 def make_strategy(name: str, space: Space, objectives: Sequence[Objective], seed: int = 0,
                   options: Mapping[str, Any] | None = None,
                   constraints: Sequence[Constraint] = ()) -> Strategy:
     """Build the registered strategy `name`."""
-    from . import _load_all
-
-    _load_all()
     return STRATEGIES.get(name)(space, objectives, seed, constraints=constraints,
                                 **dict(options or {}))

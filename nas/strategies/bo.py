@@ -33,16 +33,16 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nas.pareto.fronts import non_dominated_sort, pareto_mask
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 
-from ..pareto import non_dominated_sort, pareto_mask
 from .base import STRATEGIES
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
 from .gp import GaussianProcess, expected_improvement, normal_scores, prob_between
-from .history import HistoryStrategy, Observation
 from .mobo import box_decomposition, expected_hvi, model_reference
+from .observations import HistoryStrategy, Observation
 
 __all__ = ["BayesOpt"]
 

@@ -17,7 +17,7 @@ import numpy as np
 from search_spaces.genotype import Genotype
 
 from .base import STRATEGIES, Strategy
-from .history import History, HistoryStrategy
+from .observations import History, HistoryStrategy
 
 __all__ = ["RegularizedEvolution", "unseen_sample"]
 

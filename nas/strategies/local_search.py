@@ -15,7 +15,7 @@ from search_spaces.genotype import Genotype
 
 from .base import STRATEGIES
 from .evolution import unseen_sample
-from .history import HistoryStrategy
+from .observations import HistoryStrategy
 
 __all__ = ["LocalSearch"]
 

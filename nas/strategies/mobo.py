@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
-from .._dominance import as_points, front_mask_sorted, unique_sorted
+from nas.pareto.dominance import as_points, front_mask_sorted, unique_sorted
 
 __all__ = ["box_decomposition", "expected_hvi", "model_reference", "MAX_BOXES"]
 

@@ -25,7 +25,7 @@ from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
-from . import spos_evolution  # noqa: F401  (registers spos_evolution)
+from . import spos_evolution
 from .base import STRATEGIES, Strategy, make_strategy
 
 __all__ = ["SPOSSearch", "DNASSearch", "ONESHOT"]

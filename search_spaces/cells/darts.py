@@ -24,8 +24,13 @@ from torch import nn
 
 from ..errors import UserError
 from ..genotype import Genotype
-from ..options import (check_choice, check_extra_ops, check_input_size, check_positive,
-                       is_large_input)
+from ..options import (
+    check_choice,
+    check_extra_ops,
+    check_input_size,
+    check_positive,
+    is_large_input,
+)
 from ..space import Decision, Space, register_space
 from .darts_network import CellSpec, NetworkCIFAR, NetworkImageNet
 from .darts_presets import DARTS_PRESETS
@@ -174,7 +179,7 @@ class DartsSpace(Space):
 
     def describe_model(self, model: nn.Module) -> dict[str, Any]:
         """DARTS' count (all parameters except the auxiliary head's) and the network."""
-        from trainers.cost import count_params
+        from ..counting import count_params
 
         aux = model.auxiliary_head
         return {"params_no_aux": count_params(model) - (count_params(aux) if aux else 0),

@@ -23,8 +23,13 @@ from ..errors import UserError
 from ..genotype import Genotype
 from ..ops import build_op
 from ..ops.inverted_residual import conv_bn
-from ..options import (check_choice, check_extra_ops, check_input_size, check_positive,
-                       is_large_input)
+from ..options import (
+    check_choice,
+    check_extra_ops,
+    check_input_size,
+    check_positive,
+    is_large_input,
+)
 from ..space import Decision, Space, register_space
 
 __all__ = ["FBNetSpace", "FBNetNetwork", "FBNET_CANDIDATES", "FBNET_GROUPS", "FBNET_PRESETS",
@@ -159,7 +164,7 @@ class FBNetSpace(Space):
         biases); `weight_params` conv and FC weights only, mobile-vision's params_m rule.
         MACs: convs + FC, no bias adds, no pooling (mobile-vision's flops_m adds one op
         per element of the final pool, C*7*7 at 224)."""
-        from trainers.cost import count_weight_params
+        from ..counting import count_weight_params
 
         return {"weight_params": count_weight_params(model),
                 "macs_count": "Conv2d and Linear multiply-accumulates only; no bias adds, "

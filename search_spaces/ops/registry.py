@@ -5,6 +5,7 @@ Exact names (e.g. "conv_7x1_1x7") may be registered too and win over family pars
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,6 +33,15 @@ class OpEntry:
 
 OPS: dict[str, OpEntry] = {}
 
+# Modules that register ops, imported on the first lookup; a new op module is added here once.
+OP_MODULES = ("conv", "param_free", "darts_ops", "inverted_residual", "pf_layers",
+              "large_kernel", "ls_conv", "convnext", "hornet")
+
+
+def _load_all() -> None:
+    for module in OP_MODULES:
+        importlib.import_module(f"search_spaces.ops.{module}")
+
 
 def register_op(family: str, *, examples: tuple[str, ...], param_free: bool = False,
                 **allowed: tuple[int, ...]) -> Callable[[Builder], Builder]:
@@ -48,8 +58,6 @@ def register_op(family: str, *, examples: tuple[str, ...], param_free: bool = Fa
 
 
 def _resolve(spec: str | OpSpec) -> tuple[OpEntry, OpSpec]:
-    from . import _load_all
-
     _load_all()
     if isinstance(spec, str) and spec in OPS:
         return OPS[spec], OpSpec(name=spec, family=spec)
@@ -84,7 +92,5 @@ def build_op(spec: str | OpSpec, c_in: int, c_out: int, stride: int = 1,
 
 
 def list_ops() -> list[OpEntry]:
-    from . import _load_all
-
     _load_all()
     return [OPS[name] for name in sorted(OPS)]

@@ -151,7 +151,9 @@ def _translate(key: str, mapping: list[tuple[str, str]]) -> str:
     return key
 
 
-SUPERNETS: Registry[Callable[[Space], Supernet]] = Registry("supernet")
+# The modules that register the built-in supernets, imported on the first lookup.
+SUPERNETS: Registry[Callable[[Space], Supernet]] = Registry(
+    "supernet", modules=("search_spaces.supernet.darts", "search_spaces.supernet.fbnet"))
 
 
 def register_supernet(space_name: str) -> Callable:
@@ -161,8 +163,6 @@ def register_supernet(space_name: str) -> Callable:
 
 def supernet_spaces() -> list[str]:
     """Names of the spaces that have a supernet."""
-    from . import darts, fbnet  # noqa: F401  (register the built-in supernets)
-
     return SUPERNETS.names()
 
 

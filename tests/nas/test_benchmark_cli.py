@@ -3,8 +3,8 @@ import json
 
 import pytest
 
+from nas.benchmarks.nb201 import arch_cost, run_strategy, true_front
 from nas.cli import main
-from nas.nb201_benchmark import arch_cost, run_strategy, true_front
 
 
 def test_true_front_facts(nb201):

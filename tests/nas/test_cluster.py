@@ -57,7 +57,7 @@ def _stop(proc):
 
 @pytest.mark.slow
 def test_search_runs_trials_on_both_nodes(tmp_path):
-    from nas.ray_runtime import _check_reachable
+    from nas.run.ray_runtime import _check_reachable
 
     token = tmp_path / "token"
     token.write_text(secrets.token_hex(32))

@@ -1,6 +1,6 @@
 import pytest
 
-from nas.config import config_from_dict, load_config
+from nas.run.config import config_from_dict, load_config
 from search_spaces.errors import UserError
 
 

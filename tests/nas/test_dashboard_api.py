@@ -15,9 +15,9 @@ from nas.cli import main
 from nas.dashboard import create_app
 from nas.dashboard.drawing import draw_genotype
 from nas.dashboard.synthetic import make_synthetic_run, synthetic_records
-from nas.pareto import front_summary
-from nas.runinfo import front_trial_ids, read_run_info
-from nas.store import RunStore
+from nas.pareto.fronts import front_summary
+from nas.store.runinfo import front_trial_ids, read_run_info
+from nas.store.trial_log import RunStore
 
 
 @pytest.fixture()

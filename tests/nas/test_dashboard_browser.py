@@ -17,7 +17,7 @@ import pytest
 
 from nas.dashboard import make_dashboard_server
 from nas.dashboard.synthetic import make_synthetic_run, synthetic_records
-from nas.store import RunStore
+from nas.store.trial_log import RunStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -5,13 +5,13 @@ import shutil
 
 import pytest
 
-import nas.driver
-from nas.config import config_from_dict
-from nas.driver import Driver
-from nas.progress import Progress
-from nas.resume import restore
-from nas.runner import InlineTrials
-from nas.store import RunStore
+import nas.run.driver
+from nas.run.config import config_from_dict
+from nas.run.driver import Driver
+from nas.run.progress import Progress
+from nas.run.resume import restore
+from nas.run.runner import InlineTrials
+from nas.store.trial_log import RunStore
 from nas.strategies.bo import BayesOpt
 
 
@@ -62,8 +62,8 @@ BO, TPE, REA = ("bo", {"n_init": 4}), ("tpe", {}), ("rea", {"population": 5})
     (*TPE, 1, "stale"), (*REA, 3, "final")])
 def test_crash_and_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, strategy,
                                                       options, workers, snapshot):
-    monkeypatch.setattr(nas.driver, "SNAPSHOT_EVERY_S", 0.0)  # snapshot after every record
-    monkeypatch.setattr(nas.driver, "SNAPSHOT_MAX_SHARE", 1e9)
+    monkeypatch.setattr(nas.run.driver, "SNAPSHOT_EVERY_S", 0.0)  # snapshot after every record
+    monkeypatch.setattr(nas.run.driver, "SNAPSHOT_MAX_SHARE", 1e9)
     config = _config(strategy, options, workers)
     _run(config, tmp_path / "straight", workers=workers)
     expected = _trials(tmp_path / "straight")
@@ -133,8 +133,8 @@ def test_ctrl_c_in_the_middle_of_an_update_resumes_exactly(tmp_path, monkeypatch
     """The cause of the intermittent CLI kill-9 test: a Ctrl-C that lands while the driver
     tells or asks left a snapshot of a half-updated strategy, so the resumed run asked
     other genotypes. Now no snapshot is written then, and the log replays exactly."""
-    monkeypatch.setattr(nas.driver, "SNAPSHOT_EVERY_S", 0.0)
-    monkeypatch.setattr(nas.driver, "SNAPSHOT_MAX_SHARE", 1e9)
+    monkeypatch.setattr(nas.run.driver, "SNAPSHOT_EVERY_S", 0.0)
+    monkeypatch.setattr(nas.run.driver, "SNAPSHOT_MAX_SHARE", 1e9)
     config = _config(*BO, 1, trials=10)
     _run(config, tmp_path / "straight")
     run_dir = tmp_path / "interrupted"

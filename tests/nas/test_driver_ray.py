@@ -6,7 +6,7 @@ import time
 import pytest
 
 from nas.cli import main
-from nas.ray_runtime import ray_session
+from nas.run.ray_runtime import ray_session
 
 
 @pytest.fixture(scope="module")

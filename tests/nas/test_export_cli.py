@@ -8,10 +8,14 @@ import pytest
 import yaml
 
 from nas.cli import main
-from nas.store import RunStore
-from nas.dashboard.synthetic import (MAX_PARAMS, make_synthetic_run, synthetic_config,
-                                     synthetic_records)
-from nas.pareto import front_summary
+from nas.dashboard.synthetic import (
+    MAX_PARAMS,
+    make_synthetic_run,
+    synthetic_config,
+    synthetic_records,
+)
+from nas.pareto.fronts import front_summary
+from nas.store.trial_log import RunStore
 
 
 @pytest.fixture(scope="module")

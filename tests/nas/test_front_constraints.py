@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from nas.config import config_from_dict
-from nas.constraints import Constraint, apply_constraints, parse_constraints
-from nas.front import REFERENCE_AFTER, FrontTracker
-from nas.pareto import hypervolume_history
-from nas.results import ResultsView
+from nas.pareto.constraints import Constraint, apply_constraints, parse_constraints
+from nas.pareto.fronts import hypervolume_history
+from nas.pareto.tracker import REFERENCE_AFTER, FrontTracker
+from nas.run.config import config_from_dict
+from nas.store.results import ResultsView
 from nas.strategies.base import Objective
 from search_spaces.errors import UserError
 from trainers.metrics import Metrics
@@ -61,7 +61,7 @@ def test_good_search_config():
 
 
 def test_constrained_example_config_loads():
-    from nas.config import load_config
+    from nas.run.config import load_config
 
     config = load_config("configs/constrained.yaml")
     assert config.constraints == (Constraint("params", None, 1.0e6),)

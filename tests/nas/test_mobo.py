@@ -3,7 +3,7 @@ hypervolume and against Monte Carlo."""
 import numpy as np
 import pytest
 
-from nas.pareto import hypervolume
+from nas.pareto.fronts import hypervolume
 from nas.strategies import mobo
 from nas.strategies.gp import expected_improvement
 from nas.strategies.mobo import box_decomposition, expected_hvi, model_reference

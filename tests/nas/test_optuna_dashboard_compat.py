@@ -15,8 +15,8 @@ import urllib.request
 import pytest
 
 from nas.dashboard.synthetic import make_synthetic_run
-from nas.optuna_mirror import mirror_to_optuna
-from nas.store import RunStore
+from nas.store.optuna_mirror import mirror_to_optuna
+from nas.store.trial_log import RunStore
 from nas.strategies.base import Objective
 from search_spaces import get_space
 

@@ -4,7 +4,7 @@ import math
 import optuna
 import pytest
 
-from nas.optuna_mirror import mirror_to_optuna
+from nas.store.optuna_mirror import mirror_to_optuna
 from nas.strategies.base import Objective
 from trainers.metrics import Metrics
 

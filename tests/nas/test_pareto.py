@@ -1,4 +1,4 @@
-"""Tests for nas.pareto: ranks, fronts and hypervolume against brute force and Optuna."""
+"""Tests for nas.pareto.fronts: ranks, fronts and hypervolume against brute force and Optuna."""
 from __future__ import annotations
 
 import itertools
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from optuna._hypervolume import compute_hypervolume as optuna_hypervolume
 
-import nas._dominance as dominance
-from nas.pareto import (
+import nas.pareto.dominance as dominance
+from nas.pareto.fronts import (
     front_summary,
     hypervolume,
     hypervolume_history,

@@ -2,7 +2,7 @@
 import io
 import json
 
-from nas.progress import Progress
+from nas.run.progress import Progress
 
 
 def test_json_progress_lines():

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from process_helpers import free_port, kill_session
 
 from nas.cli import main
-from process_helpers import free_port, kill_session
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
@@ -56,7 +56,7 @@ def in_process_ray():
     the driver subprocesses join it instead of starting a Ray each (seconds each)."""
     import ray
 
-    from nas.ray_runtime import ray_session
+    from nas.run.ray_runtime import ray_session
 
     with ray_session(2):
         yield ray.get_runtime_context().gcs_address

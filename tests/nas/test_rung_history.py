@@ -4,13 +4,13 @@ import pickle
 
 import numpy as np
 
-import nas.worker
-from nas.config import config_from_dict
-from nas.driver import Driver
-from nas.history import RungHistory
-from nas.progress import Progress
-from nas.runner import InlineTrials
-from nas.store import RunStore
+import nas.run.worker
+from nas.run.config import config_from_dict
+from nas.run.driver import Driver
+from nas.run.progress import Progress
+from nas.run.rung_scores import RungHistory
+from nas.run.runner import InlineTrials
+from nas.store.trial_log import RunStore
 
 SPACE = {"name": "nb201", "options": {"channels": 4, "cells": 1, "input_size": [1, 8, 8]}}
 
@@ -25,11 +25,11 @@ class TwoProcesses(InlineTrials):
 
     def wait(self, poll_s=0.5):
         process = len(self.process_of) % 2
-        saved, nas.worker._CACHE = nas.worker._CACHE, self.caches[process]
+        saved, nas.run.worker._CACHE = nas.run.worker._CACHE, self.caches[process]
         try:
             finished = super().wait(poll_s)
         finally:
-            nas.worker._CACHE = saved
+            nas.run.worker._CACHE = saved
         self.process_of += [process] * len(finished)
         return finished
 
@@ -128,7 +128,7 @@ def test_halving_promotes_on_every_workers_scores_and_checkpoints_go_to_the_run(
     done = max(records, key=lambda r: r["metrics"]["rungs"]["2.halving@1ep"])  # kept anyway
     # a re-evaluated (resumed) candidate continues from its checkpoints: nothing retrains
     stamps = {p: p.stat().st_mtime_ns for p in folder.iterdir()}
-    again = nas.worker.evaluate_trial({**driver.task_base, "genotype": done["genotype"]})
+    again = nas.run.worker.evaluate_trial({**driver.task_base, "genotype": done["genotype"]})
     assert again["metrics"]["rungs"] == done["metrics"]["rungs"]
     assert {p: p.stat().st_mtime_ns for p in folder.iterdir()} == stamps
     manifest = export_run(tmp_path / "run", "json", trial=done["trial_id"],

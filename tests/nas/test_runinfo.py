@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from nas.config import config_from_dict
-from nas.constraints import Constraint
-from nas.runinfo import read_run_info
-from nas.store import RunStore
+from nas.pareto.constraints import Constraint
+from nas.run.config import config_from_dict
+from nas.store.runinfo import read_run_info
+from nas.store.trial_log import RunStore
 from search_spaces.errors import UserError
 
 SEARCH_CONFIG = {
@@ -71,6 +71,6 @@ def test_violation_and_ok_work_on_numbers_and_arrays_alike():
 
 
 def test_reading_a_run_does_not_import_torch():
-    code = "import sys, nas.runinfo, nas.config; print('torch' in sys.modules)"
+    code = "import sys, nas.store.runinfo, nas.run.config; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr

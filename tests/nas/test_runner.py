@@ -4,8 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-import nas.runner
-from nas.runner import RayTrials
+import nas.run.runner
+from nas.run.runner import RayTrials
 
 
 class Clock:
@@ -21,8 +21,8 @@ def trials(monkeypatch):
     """RayTrials on a cluster that runs `slots[0]` trials at once, with a fake clock; a
     submission returns a plain object in place of Ray's ObjectRef."""
     clock, slots = Clock(), [1]
-    monkeypatch.setattr(nas.runner.time, "time", clock)
-    monkeypatch.setattr(nas.runner, "cluster_slots", lambda cpus, gpus: slots[0])
+    monkeypatch.setattr(nas.run.runner.time, "time", clock)
+    monkeypatch.setattr(nas.run.runner, "cluster_slots", lambda cpus, gpus: slots[0])
     runner = RayTrials({}, 1.0, 0.0, max_retries=0, timeout_s=10.0)
     refs = itertools.count()
     runner._remote = type("Remote", (), {"remote": lambda self, task: next(refs)})()

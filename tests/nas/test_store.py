@@ -1,6 +1,6 @@
 import pytest
 
-from nas.store import RunStore
+from nas.store.trial_log import RunStore
 from search_spaces.errors import UserError
 
 

@@ -2,9 +2,9 @@
 asks/tells alone, outside observations, constraints; de-duplication for ours."""
 import numpy as np
 import pytest
-
 from strategy_helpers import MULTI, SINGLE, build, drive, json_roundtrip, synthetic
-from nas.constraints import Constraint
+
+from nas.pareto.constraints import Constraint
 from nas.strategies import list_strategies
 from search_spaces import get_space, list_spaces
 from search_spaces.errors import UserError
@@ -95,7 +95,7 @@ def test_bo_asks_pruned_genotypes():
 
 @pytest.mark.parametrize("acquisition", ["parego", "ehvi"])
 def test_bo_multi_objective_finds_a_spread_front(acquisition):
-    from nas.pareto import pareto_mask, to_minimisation
+    from nas.pareto.fronts import pareto_mask, to_minimisation
 
     space, evaluator = synthetic()
     sizes = []

@@ -10,7 +10,8 @@ import torch
 
 from search_spaces.errors import UserError
 from trainers.cifar import read_cifar
-from trainers.data import _split, fit_images, load_dataset, sample_batch
+from trainers.data import fit_images, load_dataset, sample_batch
+from trainers.splits import stratified_split
 
 from .conftest import write_cifar
 
@@ -30,7 +31,7 @@ def test_cifar10_reader_splits_train_val_and_keeps_test_apart(tmp_path):
     batches = [_load(tmp_path / f"data_batch_{i}") for i in range(1, 6)]
     rows = np.concatenate([b[b"data"] for b in batches])
     labels = np.concatenate([b[b"labels"] for b in batches])
-    channel0 = rows[_split(rows, labels, 0, 0.1, 0.0)["train"], :1024] / np.float32(255.0)
+    channel0 = rows[stratified_split(rows, labels, 0, 0.1, 0.0)["train"], :1024] / np.float32(255.0)
     expected = (raw[b"data"][0, 0] / 255.0 - channel0.mean()) / (channel0.std() + 1e-8)
     assert float(data.x_test[0, 0, 0, 0]) == pytest.approx(expected, rel=1e-4)
 

@@ -148,7 +148,7 @@ def test_rank_agreement_between_consecutive_rungs():
 
 
 def test_rank_agreement_from_a_run_folder(tmp_path):
-    from nas.store import RunStore
+    from nas.store.trial_log import RunStore
 
     store = RunStore.create(tmp_path / "run", {"name": "t"})
     for i, (a, b) in enumerate([(1, 3), (2, 1), (3, 2), (4, 4)]):
@@ -160,7 +160,7 @@ def test_rank_agreement_from_a_run_folder(tmp_path):
 
 
 def test_results_view_counts_pruned_apart_from_failed_and_off_the_front():
-    from nas.results import ResultsView
+    from nas.store.results import ResultsView
     from nas.strategies.base import Objective
 
     view = ResultsView([Objective("accuracy")], None)
@@ -178,7 +178,7 @@ def test_results_view_counts_pruned_apart_from_failed_and_off_the_front():
 def test_the_quickstart_config_uses_a_ladder_that_checks_out():
     from pathlib import Path
 
-    from nas.config import load_config
+    from nas.run.config import load_config
 
     config = load_config(Path(__file__).resolve().parents[2] / "configs" / "quickstart.yaml")
     assert config.evaluator.name == "ladder"

@@ -285,8 +285,7 @@ def test_grasp_finite_difference_agrees_with_double_backprop():
     double backprop (measured: median relative error 0.5%, max 3%)."""
     from scipy.stats import spearmanr
 
-    from nas.cli_proxies import sample_unique
-
+    from nas.cli.proxies import sample_unique
     from search_spaces import get_space
     from trainers.data import load_dataset, sample_batch
 

@@ -8,7 +8,6 @@ score twice. Networks without weights (parameter-free ops only) get 0.0, never N
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -40,11 +39,10 @@ class ProxyEntry:
             self.check(model)
 
 
-PROXIES: Registry[ProxyEntry] = Registry("proxy")
-
-# modules that register proxies; a new proxy module is added here once
-_MODULES = ("synflow", "naswot", "jacov", "snip", "grasp", "fisher", "grad_norm", "zen",
-            "baselines")
+# The modules that register the built-in proxies, imported on the first lookup.
+PROXIES: Registry[ProxyEntry] = Registry("proxy", modules=tuple(
+    f"trainers.proxies.{m}" for m in ("synflow", "naswot", "jacov", "snip", "grasp", "fisher",
+                                      "grad_norm", "zen", "baselines")))
 
 
 def register_proxy(name: str, *, data_free: bool, citation: str,
@@ -58,19 +56,12 @@ def register_proxy(name: str, *, data_free: bool, citation: str,
     return decorator
 
 
-def _load_all() -> None:
-    for module in _MODULES:
-        importlib.import_module(f"{__name__}.{module}")
-
-
 def get_proxy(name: str) -> ProxyEntry:
     """The registered proxy `name` (a miss lists close names)."""
-    _load_all()
     return PROXIES.get(name)
 
 
 def proxy_names() -> list[str]:
-    _load_all()
     return PROXIES.names()
 
 

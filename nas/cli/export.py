@@ -1,7 +1,7 @@
 """CLI parsers and thin command functions for `nas export` and `nas dashboard`.
 
 Each `add_*` takes the subparsers object of `nas.cli.build_parser`; each command returns
-(JSON-able result, text renderer) like the ones in `nas.commands`.
+(JSON-able result, text renderer) like the ones in `nas.cli.commands`.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def add_dashboard_parser(sub) -> None:
 
 
 def export(args: argparse.Namespace):
-    from .export import export_run
+    from nas.export import export_run
 
     result = export_run(args.run_dir, args.format, trial=args.trial, pareto=args.pareto,
                         fuse=args.fuse, out=args.out)
@@ -61,7 +61,7 @@ def _render_export(result: dict[str, Any]) -> str:
 
 
 def dashboard(args: argparse.Namespace):
-    from .dashboard import serve
+    from nas.dashboard import serve
 
     serve(args.run_dir, args.host, args.port)
     return {}, None

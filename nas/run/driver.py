@@ -2,7 +2,7 @@
 
 Every finished trial is appended (fsync'd) to the trial log before the strategy is told
 and before anything else acts on it; the record carries the strategy asks made since the
-previous record, so the log alone replays the search (nas.resume). Up to `workers` trials
+previous record, so the log alone replays the search (nas.run.resume). Up to `workers` trials
 run at once; a genotype already measured is answered from the store and one already in
 flight is asked again, so no genotype is evaluated twice. Ctrl-C (or SIGTERM) kills the
 running trials, writes a snapshot and leaves a run that `--resume` continues. An
@@ -17,17 +17,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from nas.pareto.constraints import apply_constraints, violations
+from nas.store.results import ResultsView
+from nas.store.trial_log import RunStore
+from nas.strategies import make_strategy
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
 from .config import SearchConfig
-from .constraints import apply_constraints, violations
 from .progress import Progress
-from .results import ResultsView
 from .resume import restore, snapshot
 from .runner import Flight, InlineTrials, RayTrials
-from .store import RunStore
-from .strategies import make_strategy
 from .task_inputs import task_base, with_run_checkpoints
 from .worker import build_components
 
@@ -106,7 +106,7 @@ class Driver:
                                                      spent / SNAPSHOT_MAX_SHARE)
 
     def _remember(self, records: list[dict[str, Any]]) -> None:
-        """Grow the rung history sent to evaluators that want it (nas.history)."""
+        """Grow the rung history sent to evaluators that want it (nas.run.rung_scores)."""
         history = self.task_base.get("history")
         if history is not None:
             for record in records:

@@ -11,10 +11,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nas.pareto.fronts import non_dominated_sort, to_minimisation
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
-from ..pareto import non_dominated_sort, to_minimisation
 from .base import Strategy
 
 __all__ = ["Observation", "History", "HistoryStrategy"]

@@ -45,8 +45,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace):
     """Run the benchmark; returns (result, text renderer) like every command."""
-    from .nb201_benchmark import benchmark
-    from .strategies import list_strategies
+    from nas.benchmarks.nb201 import benchmark
+    from nas.strategies import list_strategies
 
     names = [n.strip() for n in args.strategy.split(",") if n.strip()]
     if not names:

@@ -12,7 +12,11 @@ from typing import Any, Callable, Sequence
 
 from search_spaces.errors import UserError
 
-from . import cli_benchmark, cli_export, cli_oneshot, cli_proxies, commands
+from . import benchmark as cli_benchmark
+from . import commands
+from . import export as cli_export
+from . import oneshot as cli_oneshot
+from . import proxies as cli_proxies
 
 __all__ = ["main", "build_parser"]
 

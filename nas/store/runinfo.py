@@ -1,7 +1,7 @@
 """What export and the dashboard need from a run folder, read without importing torch.
 
 The fields used here (name, space, objectives, constraints) are parsed by the same
-functions `nas search` uses (`nas.config`, `nas.constraints`; neither imports torch), so
+functions `nas search` uses (`nas.run.config`, `nas.pareto.constraints`; neither imports torch), so
 a run folder means the same thing to the search, export and the dashboard. Keys this
 version does not use, or does not know (added by newer versions), are not read.
 """
@@ -14,12 +14,12 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
+from nas.pareto.constraints import Constraint, parse_constraints
+from nas.pareto.fronts import front_summary
+from nas.run.config import SearchConfig, parse_component, parse_objectives
 from search_spaces.errors import UserError
 
-from .config import SearchConfig, parse_component, parse_objectives
-from .constraints import Constraint, parse_constraints
-from .pareto import front_summary
-from .store import RunStore
+from .trial_log import RunStore
 
 __all__ = ["RunInfo", "read_run_info", "metric_value", "complete_records",
            "feasible_records", "front_trial_ids", "describe_ids"]

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .pareto import front_summary, hypervolume, hypervolume_history, to_minimisation
+from .fronts import front_summary, hypervolume, hypervolume_history, to_minimisation
 
 __all__ = ["FrontTracker", "REFERENCE_AFTER"]
 

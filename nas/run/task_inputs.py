@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from .history import RungHistory
+from .rung_scores import RungHistory
 
 __all__ = ["run_checkpoint_dir", "with_run_checkpoints", "task_base"]
 

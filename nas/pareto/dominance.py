@@ -2,7 +2,7 @@
 
 Ranks follow Deb et al. 2002, NSGA-II, Sec. III-A (peel fronts); 2-D ranks use the
 O(n log n) sweep of Jensen 2003, IEEE TEVC 7(5); the front filter sweeps lexsorted points
-(Kung et al. 1975, JACM 22(4)). Public names are re-exported by `nas.pareto`.
+(Kung et al. 1975, JACM 22(4)). Public names are re-exported by `nas.pareto.fronts`.
 """
 from __future__ import annotations
 

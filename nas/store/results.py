@@ -13,13 +13,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nas.pareto.tracker import FrontTracker
+from nas.strategies.base import Objective
 from search_spaces.space import Space
 from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED
 
-from .front import FrontTracker
 from .optuna_mirror import mirror_to_optuna
-from .store import flat_record
-from .strategies.base import Objective
+from .trial_log import flat_record
 
 __all__ = ["ResultsView", "objective_matrix", "objective_values"]
 

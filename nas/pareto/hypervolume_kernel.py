@@ -2,7 +2,7 @@
 
 2-D: sort & sweep. 3-D: the dimension sweep HV3D of Beume et al. 2009, IEEE TEVC 13(5),
 Sec. III (a z-sweep over a 2-D staircase). m >= 4: slice along the last objective
-(While et al. 2006, IEEE TEVC 10(1), HSO). `hypervolume` is re-exported by `nas.pareto`.
+(While et al. 2006, IEEE TEVC 10(1), HSO). `hypervolume` is re-exported by `nas.pareto.fronts`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._dominance import as_points, front_mask_sorted, unique_sorted
+from .dominance import as_points, front_mask_sorted, unique_sorted
 
 __all__ = ["Staircase", "hypervolume", "hv_inside"]
 

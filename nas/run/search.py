@@ -10,15 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from nas.oneshot import after_search, before_search
+from nas.store.trial_log import RunStore
+from nas.strategies.oneshot import ONESHOT
 from search_spaces.errors import UserError
 
 from .config import SearchConfig, config_from_dict, load_config
 from .driver import Driver
-from .oneshot import after_search, before_search
-from .strategies.oneshot import ONESHOT
 from .progress import Progress
 from .ray_runtime import ray_session, resolve_workers
-from .store import RunStore
 
 __all__ = ["run_search", "config_difference"]
 

@@ -1,7 +1,7 @@
 """Pareto fronts and exact hypervolume for multi-objective search (numpy, vectorised).
 
 The kernels minimise every objective (Deb et al. 2002, NSGA-II, for ranks; Beume et al.
-2009 for 3-D hypervolume; see `nas._dominance` and `nas._hypervolume`). This module is the
+2009 for 3-D hypervolume; see `nas.pareto.dominance` and `nas.pareto.hypervolume_kernel`). This module is the
 boundary: it converts the user's "minimize"/"maximize" directions, validates them, and
 builds the summary the store writes as pareto.json (STYLE 6).
 """
@@ -13,8 +13,8 @@ import numpy as np
 
 from search_spaces.errors import UserError, unknown_choice
 
-from ._dominance import as_points, non_dominated_sort, pareto_mask
-from ._hypervolume import Staircase, hv_inside, hypervolume
+from .dominance import as_points, non_dominated_sort, pareto_mask
+from .hypervolume_kernel import Staircase, hv_inside, hypervolume
 
 __all__ = [
     "non_dominated_sort",

@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from nas.strategies.base import Strategy
 from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from search_spaces.space import Space
 from trainers.metrics import Metrics
-
-from .strategies.base import Strategy
 
 __all__ = ["Restored", "restore", "snapshot", "pending_asks", "SNAPSHOT_VERSION"]
 

@@ -20,10 +20,9 @@ from typing import Any, Mapping, Sequence
 
 import optuna
 
+from nas.strategies.base import Objective
 from search_spaces.space import Space
 from trainers.metrics import COMPLETE, INFEASIBLE, PRUNED
-
-from .strategies.base import Objective
 
 __all__ = ["mirror_to_optuna"]
 

@@ -21,7 +21,7 @@ from search_spaces.errors import UserError
 __all__ = ["ray_session", "resolve_workers", "cluster_slots", "PROJECT_ROOT",
            "CONNECT_TIMEOUT_S"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PACKAGES = ("nas", "search_spaces", "trainers")
 CONNECT_TIMEOUT_S = 20
 

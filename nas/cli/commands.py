@@ -92,7 +92,7 @@ def spaces_describe(args: argparse.Namespace):
 
 
 def search(args: argparse.Namespace):
-    from .search import run_search
+    from nas.run.search import run_search
 
     summary = run_search(args)
     return summary, _render_search
@@ -115,10 +115,10 @@ def _fmt(value: Any) -> str:
 
 
 def status(args: argparse.Namespace):
-    from .config import config_from_dict
-    from .results import ResultsView
-    from .resume import pending_asks
-    from .store import RunStore
+    from nas.run.config import config_from_dict
+    from nas.run.resume import pending_asks
+    from nas.store.results import ResultsView
+    from nas.store.trial_log import RunStore
 
     store = RunStore.open(args.run_dir)
     config = config_from_dict(store.config())

@@ -17,13 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from nas.pareto.fronts import hypervolume, to_minimisation
+from nas.strategies import make_strategy
+from nas.strategies.base import Objective
 from search_spaces import get_space
 from search_spaces.errors import UserError, unknown_choice
 from trainers.metrics import Metrics
-
-from .pareto import hypervolume, to_minimisation
-from .strategies import make_strategy
-from .strategies.base import Objective
 
 __all__ = ["DATASETS", "arch_cost", "run_strategy", "benchmark", "true_front"]
 

@@ -8,10 +8,9 @@ from typing import Any, Mapping
 
 import yaml
 
+from nas.pareto.constraints import Constraint, as_number, parse_constraints
+from nas.strategies.base import Objective
 from search_spaces.errors import UserError, unknown_choice
-
-from .constraints import Constraint, as_number, parse_constraints
-from .strategies.base import Objective
 
 __all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict",
            "parse_component", "parse_objectives"]

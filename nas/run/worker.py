@@ -50,7 +50,7 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(int(task.get("threads", 1)))
     started = time.time()
     space, evaluator = build_components(task["space"], task["evaluator"])
-    if "history" in task:  # only for evaluators that want it (nas.history)
+    if "history" in task:  # only for evaluators that want it (nas.run.rung_scores)
         evaluator.observe_history(task["history"])
     try:
         genotype = space.validate(Genotype.from_dict(task["genotype"]))

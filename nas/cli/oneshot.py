@@ -1,7 +1,7 @@
 """CLI for one-shot NAS: `nas latency-table` and `nas supernet extract`.
 
 `add_parser(sub)` adds both commands to `nas`'s subparsers; each command returns
-(JSON-able result, text renderer) like `nas.commands`.
+(JSON-able result, text renderer) like `nas.cli.commands`.
 """
 from __future__ import annotations
 
@@ -64,9 +64,8 @@ def _input_tag(space) -> str:
 
 def latency_table(args: argparse.Namespace):
     """Build a latency table as a Ray job (one task per layer) and save it."""
+    from nas.oneshot.latency_job import build_latency_table
     from trainers.oneshot.latency import check_device
-
-    from .oneshot.latency_job import build_latency_table
 
     if min(args.batch_size, args.repeats, args.workers) < 1 or args.warmup < 0:
         raise UserError("--batch-size, --repeats and --workers must be >= 1, --warmup >= 0")
