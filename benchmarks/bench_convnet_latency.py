@@ -3,10 +3,10 @@ batch 1 and 32: "On the Efficiency of CNNs" (latency is not FLOPs) made visible.
 
 Each preset is built at 224x224 (ImageNet layout), its BNs randomised, and both forms are
 timed in the same run, interleaved (ABBA, `bench_reparam._time_pair`). The table prints
-median ms, MACs of each form, and the achieved GMAC/s; `gap` is ms per GMAC relative to
-ConvNeXt-T (above 1: slower per MAC). Base-size models (ConvNeXt-S/B, RepLKNet-31B) run
-at batch 1 only unless --all-batches; batch 32 gets half the rounds. About 5 minutes on 2
-idle cores with the default presets.
+median wall and process-CPU ms, MACs, and GMAC per CPU second; `gap` is CPU ms per GMAC
+relative to ConvNeXt-T (above 1: slower per MAC). CPU ms is steadier than wall clock when
+other jobs share the cores. Base-size models (ConvNeXt-S/B, RepLKNet-31B) run at batch 1
+only unless --all-batches; batch 32 gets half the rounds. A few minutes on 2 idle cores.
 
     python -m benchmarks.bench_convnet_latency [--presets convnext_t,lsnet_t] [--batches 1,32]
         [--rounds 3] [--threads 2] [--all-batches] [--json] [--run RUN_DIR]
@@ -49,15 +49,19 @@ def bench_preset(name: str, batch: int, rounds: int) -> dict:
     unfused, deploy = _time_pair(model, fused, torch.randn(batch, *size), rounds, warmup=1)
     ms = {"unfused": statistics.median(t[0] for t in unfused),
           "fused": statistics.median(t[0] for t in deploy)}
+    cpu = {"unfused": statistics.median(t[1] for t in unfused),
+           "fused": statistics.median(t[1] for t in deploy)}
     return {"preset": name, "style": space.options["style"], "batch": batch, "rounds": rounds,
             **{f"{form}_ms": ms[form] for form in ms},
+            **{f"{form}_cpu_ms": cpu[form] for form in cpu},
             **{f"{form}_macs": macs[form] for form in macs},
-            **{f"{form}_gmacs_per_s": batch * macs[form] / ms[form] / 1e6 for form in ms}}
+            **{f"{form}_gmacs_per_s": batch * macs[form] / cpu[form] / 1e6 for form in cpu}}
 
 
 def _with_gap(rows: list[dict]) -> list[dict]:
-    """ms per GMAC (fused) relative to ConvNeXt-T at the same batch."""
-    per_gmac = {(r["preset"], r["batch"]): r["fused_ms"] / (r["fused_macs"] / 1e9) for r in rows}
+    """CPU ms per GMAC (fused) relative to ConvNeXt-T at the same batch."""
+    per_gmac = {(r["preset"], r["batch"]): r["fused_cpu_ms"] / (r["fused_macs"] / 1e9)
+                for r in rows}
     for r in rows:
         ref = per_gmac.get((REFERENCE, r["batch"]))
         r["gap"] = per_gmac[(r["preset"], r["batch"])] / ref if ref else float("nan")
@@ -66,11 +70,11 @@ def _with_gap(rows: list[dict]) -> list[dict]:
 
 def _table(rows: list[dict]) -> str:
     head = (f"{'preset':<14} {'batch':>5} {'GMACs':>7} {'unfused ms':>11} {'fused ms':>9} "
-            f"{'fused GMAC/s':>12} {'gap':>5}")
+            f"{'fused cpu ms':>12} {'fused GMAC/s':>12} {'gap':>5}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['preset']:<14} {r['batch']:>5} {r['fused_macs'] / 1e9:>7.3f} "
-                     f"{r['unfused_ms']:>11.1f} {r['fused_ms']:>9.1f} "
+                     f"{r['unfused_ms']:>11.1f} {r['fused_ms']:>9.1f} {r['fused_cpu_ms']:>12.1f} "
                      f"{r['fused_gmacs_per_s']:>12.1f} {r['gap']:>5.2f}")
     return "\n".join(lines)
 
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", default="1,32")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--all-batches", action="store_true", help="Base models at batch > 1 too")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--run", help="run folder to write reference_points.json into")
     args = p.parse_args(argv)
