@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_reparam import _time_pair  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 from search_spaces.reparam import fuse_model, randomize_bn_  # noqa: E402
-from trainers.cost import count_macs  # noqa: E402
+from search_spaces.counting import count_macs  # noqa: E402
 
 BASE = {"convnext_s", "convnext_b", "replknet_31b"}
 REFERENCE = "convnext_t"

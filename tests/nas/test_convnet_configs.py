@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from nas.cli import main
-from nas.config import load_config
+from nas.run.config import load_config
 from search_spaces import get_space
 
 ROOT = Path(__file__).resolve().parents[2]

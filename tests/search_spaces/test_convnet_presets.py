@@ -18,7 +18,7 @@ import math
 import pytest
 
 from search_spaces import get_space
-from trainers.cost import count_macs, count_params, deploy_form
+from search_spaces.counting import count_macs, count_params, deploy_form
 
 # name: (published params in M, published GMACs, form published, exact params of the
 # reference code (train-time), exact MACs of the reference code in the published form)
