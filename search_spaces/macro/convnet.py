@@ -21,8 +21,8 @@ from ..space import Decision, Space, register_space
 from .convnet_blocks import BLOCK_STYLES, BlockSpec
 from .convnet_network import LAYOUTS, ConvNetNetwork, StagePlan, stage_grids
 from .convnet_options import (BLOCK_OF_STYLE, MAX_DEPTH, MAX_MLP_RATIO, MAX_WIDTH, STYLES,
-                              check_style, check_widths_fit, per_stage_ints, per_stage_mixers,
-                              positive_ints)
+                              check_style, check_widths_fit, four_ints, per_stage_ints,
+                              per_stage_mixers, positive_ints)
 from .convnet_presets import CONVNET_PRESETS
 from .convnet_stems import stem_steps
 
@@ -70,8 +70,7 @@ class ConvNetSpace(Space):
         self.widths = per_stage_ints(o["widths"], "widths", 1, MAX_WIDTH)
         self.mixers = per_stage_mixers(o["mixers"])
         self.mlp_ratios = positive_ints(o["mlp_ratios"], "mlp_ratios", MAX_MLP_RATIO)
-        self.heads = per_stage_ints([[h] for h in o["heads"]] if isinstance(o["heads"], (list, tuple))
-                                    and len(o["heads"]) == 4 else o["heads"], "heads", 1, 64)
+        self.heads = four_ints(o["heads"], "heads", 1, 64)
         for key, low, high in (("drop_path", 0.0, 0.99), ("layer_scale", 0.0, 1.0),
                                ("dw_ratio", 0.25, 8.0)):
             if not low <= o[key] <= high:
@@ -135,11 +134,11 @@ class ConvNetSpace(Space):
         widths = [int(genotype[f"{_stage(i)}.width"]) for i in range(4)]
         total, k, plans = max(1, sum(depths) - 1), 0, []
         for i in range(4):
-            blocks = []
+            blocks, s = [], _stage(i)
             for j in range(depths[i]):
                 blocks.append(BlockSpec(
-                    str(genotype[f"{_stage(i)}.b{j}.mixer"]), int(genotype[f"{_stage(i)}.b{j}.mlp"]),
-                    j, self.options["drop_path"] * k / total, self.options["layer_scale"],
+                    str(genotype[f"{s}.b{j}.mixer"]), int(genotype[f"{s}.b{j}.mlp"]), j,
+                    self.options["drop_path"] * k / total, self.options["layer_scale"],
                     self.options["dw_ratio"]))
                 k += 1
             plans.append(StagePlan(widths[i - 1] if i else widths[0], widths[i], strides[i],
@@ -155,7 +154,7 @@ class ConvNetSpace(Space):
         o = self.options
         return ConvNetNetwork(o["style"], self.block_style(), o["input_size"][0],
                               self.stem_strides(), self.stage_plans(genotype), o["num_classes"],
-                              tuple(h[0] for h in self.heads), o["key_dim"])
+                              self.heads, o["key_dim"])
 
     # ----- presets ----------------------------------------------------------------------
     def presets(self) -> dict[str, Genotype]:
@@ -166,7 +165,8 @@ class ConvNetSpace(Space):
                 s, depth, stage = _stage(i), preset.depths[i], preset.mixers[i]
                 decisions += [(f"{s}.depth", depth), (f"{s}.width", preset.widths[i])]
                 for j in range(depth):
-                    decisions += [(f"{s}.b{j}.mixer", stage[j]), (f"{s}.b{j}.mlp", preset.mlp_ratio)]
+                    decisions += [(f"{s}.b{j}.mixer", stage[j]),
+                                  (f"{s}.b{j}.mlp", preset.mlp_ratio)]
             out[name] = Genotype(self.name, tuple(decisions))
         return out
 

@@ -7,7 +7,8 @@ from ..errors import UserError, unknown_choice
 from .convnet_mixers import check_mixer_width, mixer_entry
 
 __all__ = ["STYLES", "BLOCK_OF_STYLE", "MAX_DEPTH", "MAX_WIDTH", "MAX_MLP_RATIO",
-           "per_stage_ints", "per_stage_mixers", "positive_ints", "check_widths_fit"]
+           "per_stage_ints", "per_stage_mixers", "positive_ints", "four_ints", "check_widths_fit",
+           "check_style"]
 
 #: macro style -> its papers' block style
 BLOCK_OF_STYLE = {"convnext": "convnext", "hornet": "metaformer", "unireplknet": "unireplk",
@@ -32,6 +33,13 @@ def per_stage_ints(value: Any, name: str, low: int, high: int) -> tuple[tuple[in
         raise UserError(f"convnet option {name!r} needs 4 lists (one per stage), e.g. "
                         f"[[2, 3], [2, 3], [6, 9], [2, 3]]; got {value!r}")
     return tuple(_int_list(v, f"{name}[{i}]", low, high) for i, v in enumerate(value))
+
+
+def four_ints(value: Any, name: str, low: int, high: int) -> tuple[int, ...]:
+    """One int per stage, e.g. LSNet's attention heads [3, 3, 3, 4]."""
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise UserError(f"convnet option {name!r} needs 4 ints (one per stage), got {value!r}")
+    return tuple(_int_list([v], f"{name}[{i}]", low, high)[0] for i, v in enumerate(value))
 
 
 def positive_ints(value: Any, name: str, high: int) -> tuple[int, ...]:

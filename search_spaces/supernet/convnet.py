@@ -55,7 +55,7 @@ class ConvNetSupernet(Supernet):
         o = space.options
         for i, plan in enumerate(space.stage_plans(full)):
             names = [f"{m}/{r}" for m in space.mixers[i] for r in space.mlp_ratios]
-            ctx = MixerContext(plan.c_out, plan.resolution, True, space.heads[i][0], o["key_dim"])
+            ctx = MixerContext(plan.c_out, plan.resolution, True, space.heads[i], o["key_dim"])
             slots = []
             for j, spec in enumerate(plan.blocks):
                 blocks = [build_block(space.block_style(), BlockSpec(

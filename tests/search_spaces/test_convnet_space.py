@@ -35,6 +35,7 @@ MIXER_NAMES = [_example(f) for f in MIXERS] + ["dw_k3", "replk_k3", "replk_k5", 
     ({"mlp_ratios": [0]}, "outside"),
     ({"drop_path": 1.5}, "drop_path"),
     ({"strides": "tiny"}, "strides"),
+    ({"heads": [4, 4]}, "4 ints"),
     ({"style": "lsnet", "widths": [[18], [32], [32], [32]], "mixers": ["identity"]}, "by 4"),
 ])
 def test_bad_options_are_user_errors(options, needle):
