@@ -53,19 +53,19 @@ class UniRepLKBlock(nn.Module):
         """The deploy block, equal in eval mode (Ding et al. 2024, `reparameterize`)."""
         channels, hidden = self.pwconv2.out_features, self.pwconv2.in_features
         mixer, norm = self._fused_mixer()
+        weight = self.pwconv2.weight
         deploy = UniRepLKBlock(channels, mixer, hidden // channels, self.drop_path.prob,
-                               deploy=True)
+                               deploy=True).to(weight.device, weight.dtype)
         deploy.norm = norm
         deploy.se.load_state_dict(self.se.state_dict())
         deploy.pwconv1.load_state_dict(self.pwconv1.state_dict())
         deploy.grn.gamma.copy_(self.grn.gamma)
         bn = self.bn
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) * self.gamma
-        weight = self.pwconv2.weight
         deploy.pwconv2.weight.copy_(weight * scale.view(-1, 1))
         deploy.pwconv2.bias.copy_(
             (bn.bias * self.gamma) + (weight @ self.grn.beta - bn.running_mean) * scale)
-        return deploy.to(weight.device, weight.dtype).train(self.training)
+        return deploy.train(self.training)
 
     def _fused_mixer(self) -> tuple[nn.Module, nn.Module]:
         """(mixer with the BN folded, Identity) when the mixer fuses to a conv, else

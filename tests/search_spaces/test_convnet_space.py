@@ -12,6 +12,9 @@ from search_spaces.macro.convnet_mixers import MIXERS, MixerContext, build_mixer
 from search_spaces.reparam import equivalence_error, fuse_model, is_fusable, randomize_bn_
 
 F64 = torch.float64
+#: float64 fusion is exact up to rounding (~1e-14); the issue asks < 1e-5, a float32 copy
+#: inside a fuse() would show as ~1e-7, so the bar is set between
+TOLERANCE = 1e-10
 SMALL = {"input_size": (1, 8, 8), "num_classes": 10, "depths": [[1, 2], [1], [1, 2], [1]],
          "widths": [[16], [32], [32], [32]]}
 
@@ -81,7 +84,7 @@ def test_every_mixer_fuses_exactly(mixer):
     module = _bite(build_mixer(mixer, ctx).to(F64))
     fused = fuse_model(module)
     assert not any(is_fusable(m) for m in fused.modules())
-    assert equivalence_error(module, fused, torch.randn(2, 32, 6, 6, dtype=F64)) < 1e-5
+    assert equivalence_error(module, fused, torch.randn(2, 32, 6, 6, dtype=F64)) < TOLERANCE
 
 
 @pytest.mark.parametrize("style", BLOCK_STYLES)
@@ -92,7 +95,7 @@ def test_every_block_style_fuses_exactly_with_every_mixer(style, mixer):
     block = _bite(build_block(style, spec, MixerContext(32, (6, 6), heads=2)).to(F64))
     fused = fuse_model(block)
     assert not any(is_fusable(m) for m in fused.modules())
-    assert equivalence_error(block, fused, torch.randn(2, 32, 6, 6, dtype=F64)) < 1e-5
+    assert equivalence_error(block, fused, torch.randn(2, 32, 6, 6, dtype=F64)) < TOLERANCE
 
 
 def test_unireplk_block_deploy_form_drops_bn_grn_bias_and_layer_scale():
@@ -109,4 +112,4 @@ def test_preset_networks_fuse_exactly(preset):
     space, g = get_space("convnet", input_size=(3, 64, 64), strides="imagenet").resolve(preset)
     model = _bite(space.build(g).double())
     x = torch.randn(2, 3, 64, 64, dtype=F64)
-    assert equivalence_error(model, fuse_model(model), x) < 1e-5
+    assert equivalence_error(model, fuse_model(model), x) < TOLERANCE
