@@ -59,3 +59,4 @@ def test_several_widths_are_refused():
     space = get_space("convnet", **{**OPTIONS, "widths": [[16, 32], [32], [32], [32]]})
     with pytest.raises(UserError, match="one width per stage"):
         build_supernet(space)
+
