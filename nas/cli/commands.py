@@ -87,8 +87,10 @@ def spaces_describe(args: argparse.Namespace):
     result = described[0] if len(described) == 1 else {"space": space.name,
                                                         "archs": described}
     return result, lambda _: format_table(
-        [{"arch": d["arch"], "params": f"{d['params']:,}", "MMACs": f"{d['mmacs']:.2f}"}
-         for d in described]) + f"\nMACs count: {described[0]['macs_count']}"
+        [{"arch": d["arch"], "params": f"{d['params']:,}", "MMACs": f"{d['mmacs']:.2f}",
+          "deploy params": f"{d['deploy_params']:,}",
+          "deploy MMACs": f"{d['deploy_macs'] / 1e6:.2f}"} for d in described]) \
+        + f"\nMACs count: {described[0]['macs_count']}"
 
 
 def search(args: argparse.Namespace):

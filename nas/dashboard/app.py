@@ -148,6 +148,18 @@ class _Context:
         return {**result, "rungs": rung_correlations(table, target)}
 
 
+def reference_points(run_dir: Path) -> list[dict[str, Any]]:
+    """Reference models for the latency plot from `<run>/reference_points.json` (written by
+    benchmarks/bench_convnet_latency.py --run): points with label, macs, latency_ms."""
+    path = Path(run_dir) / "reference_points.json"
+    try:
+        points = json.loads(path.read_text())["points"]
+        return [{"label": str(p["label"]), "macs": float(p["macs"]),
+                 "latency_ms": float(p["latency_ms"])} for p in points]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # absent or malformed: the plot shows the trials only
+
+
 def _ctx() -> _Context:
     return current_app.extensions["nas_dashboard"]
 
@@ -193,7 +205,8 @@ def meta():
                    space_options=info.space_options, poll_ms=ctx.poll_ms,
                    objectives=[{"name": n, "direction": d} for n, d in info.objectives],
                    constraints=[vars(c) for c in info.constraints],
-                   export_formats=list(EXPORT_FORMATS), token=ctx.table.token())
+                   export_formats=list(EXPORT_FORMATS), token=ctx.table.token(),
+                   reference_points=reference_points(info.dir))
 
 
 @api.get("/api/token")

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .block_layers import DropPath
 from .registry import register_op
 from .spec import OpSpec
 
@@ -52,22 +53,29 @@ class Downsample(nn.Module):
 
 class ConvNeXtBlock(nn.Module):
     """dw kxk conv (bias) -> LayerNorm (channels-last) -> Linear 4C -> GELU -> Linear C ->
-    layer scale (1e-6) -> + x (Liu et al. 2022, Sec. 2.4-2.6, Fig. 4). (B, C, H, W) -> same."""
+    layer scale (1e-6) -> drop path -> + x (Liu et al. 2022, Sec. 2.4-2.6, Fig. 4).
 
-    def __init__(self, channels: int, kernel: int = 7, expansion: int = 4) -> None:
+    `mixer` replaces the depthwise conv by another (B, C, H, W) -> same token mixer (the
+    convnet space's searched slot); `expansion` is the MLP ratio. (B, C, H, W) -> same.
+    """
+
+    def __init__(self, channels: int, kernel: int = 7, expansion: int = 4,
+                 mixer: nn.Module | None = None, drop_prob: float = 0.0,
+                 layer_scale: float = _LAYER_SCALE_INIT) -> None:
         super().__init__()
-        self.dwconv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2,
-                                groups=channels)
+        self.dwconv = mixer if mixer is not None else nn.Conv2d(
+            channels, channels, kernel, padding=kernel // 2, groups=channels)
         self.norm = nn.LayerNorm(channels, eps=_LN_EPS)
         self.pwconv1 = nn.Linear(channels, expansion * channels)
         self.act = nn.GELU()
         self.pwconv2 = nn.Linear(expansion * channels, channels)
-        self.gamma = nn.Parameter(torch.full((channels,), _LAYER_SCALE_INIT))
+        self.gamma = nn.Parameter(torch.full((channels,), layer_scale))
+        self.drop_path = DropPath(drop_prob)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.dwconv(x).permute(0, 2, 3, 1)  # channels-last for LayerNorm and Linear
         y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
-        return x + (self.gamma * y).permute(0, 3, 1, 2)
+        return x + self.drop_path((self.gamma * y).permute(0, 3, 1, 2))
 
 
 def with_downsample(body: nn.Module, c_in: int, c_out: int, stride: int) -> nn.Module:

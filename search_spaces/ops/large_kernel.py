@@ -24,11 +24,19 @@ from .registry import register_op
 from .spec import OpSpec
 
 __all__ = ["ReparamLargeKernelConv", "DilatedReparamBlock", "UNIREPLK_BRANCHES",
-           "REPLK_KERNELS", "REPLK_SMALL_KERNEL", "replk", "unireplk", "project"]
+           "REPLK_KERNELS", "REPLK_SMALL_KERNEL", "replk", "unireplk", "project",
+           "small_kernel_for"]
 
 # RepLKNet-31B/L use the 5x5 small kernel; stages use 31, 29, 27, 13 (REFERENCES §4).
 REPLK_SMALL_KERNEL = 5
-REPLK_KERNELS = (7, 9, 13, 17, 25, 27, 29, 31)
+REPLK_KERNELS = tuple(range(3, 32, 2))
+
+
+def small_kernel_for(kernel: int) -> int | None:
+    """The re-param small kernel for a large kernel: 5 (RepLKNet) when K > 5, 3 for
+    K = 5 (a 5x5 twin would add nothing new), none for K = 3 (our choice below RepLKNet's
+    range)."""
+    return REPLK_SMALL_KERNEL if kernel > REPLK_SMALL_KERNEL else (3 if kernel == 5 else None)
 
 # UniRepLKNet `DilatedReparamBlock` default branches: K -> (kernels k_i, dilations r_i).
 UNIREPLK_BRANCHES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {
@@ -53,8 +61,10 @@ class ReparamLargeKernelConv(nn.Module):
     reparam = True
 
     def __init__(self, channels: int, kernel: int, stride: int = 1,
-                 small_kernel: int | None = REPLK_SMALL_KERNEL, affine: bool = True) -> None:
+                 small_kernel: int | None = -1, affine: bool = True) -> None:
         super().__init__()
+        if small_kernel == -1:  # default: `small_kernel_for(kernel)`, 5 for RepLKNet's kernels
+            small_kernel = small_kernel_for(kernel)
         if kernel % 2 == 0 or (small_kernel is not None
                                and (small_kernel % 2 == 0 or small_kernel > kernel)):
             raise ValueError(f"RepLK kernels must be odd with small <= large, got "
@@ -125,7 +135,8 @@ def project(mixer: nn.Module, c_in: int, c_out: int, affine: bool) -> nn.Module:
 @register_op("replk", examples=("replk_k13", "replk_k31"), kernel=REPLK_KERNELS)
 def replk(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
     """RepLKNet ReparamLargeKernelConv, KxK + 5x5 depthwise (Ding et al. 2022, Sec. 3)."""
-    conv = ReparamLargeKernelConv(c_in, spec.kernel or 31, stride, affine=affine)
+    kernel = spec.kernel or 31
+    conv = ReparamLargeKernelConv(c_in, kernel, stride, affine=affine)
     return project(conv, c_in, c_out, affine)
 
 

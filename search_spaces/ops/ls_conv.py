@@ -16,11 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..reparam import conv_from_weights, fuse_conv_bn, merge_branches
 from .conv_bn import ConvBN
 from .registry import register_op
 from .spec import OpSpec
 
-__all__ = ["LKP", "LSConv", "ska", "downsample_prefix", "lsconv"]
+__all__ = ["LKP", "LSConv", "RepVGGDW", "ska", "downsample_prefix", "lsconv", "repvggdw"]
 
 _WEIGHT_GROUPS = 8  # C/8 kernel groups; LSNet `groups=8`
 
@@ -83,6 +84,30 @@ class LSConv(nn.Module):
         return self.bn(ska(x, self.lkp(x))) + x
 
 
+class RepVGGDW(nn.Module):
+    """dw 3x3 conv-BN + dw 1x1 conv-BN + x, LSNet's even-block mixer (Wang et al. 2025;
+    Ding et al. 2021, RepVGG). (B, C, H, W) -> same; `fuse()` gives one dw 3x3 conv."""
+
+    reparam = True
+
+    def __init__(self, channels: int, affine: bool = True) -> None:
+        super().__init__()
+        self.channels = channels
+        self.conv = ConvBN(channels, channels, 3, groups=channels, affine=affine)
+        self.conv1 = ConvBN(channels, channels, 1, groups=channels, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) + self.conv1(x) + x
+
+    def fuse(self) -> nn.Conv2d:
+        """Both BNs folded; the 1x1 kernel and the identity (a centred 1) padded to 3x3."""
+        eye = self.conv.conv.weight.new_ones(self.channels, 1, 1, 1)
+        weight, bias = merge_branches([fuse_conv_bn(self.conv.conv, self.conv.bn),
+                                       fuse_conv_bn(self.conv1.conv, self.conv1.bn),
+                                       (eye, torch.zeros_like(eye).flatten())], 3)
+        return conv_from_weights(weight, bias, groups=self.channels)
+
+
 def downsample_prefix(c_in: int, c_out: int, stride: int, affine: bool) -> list[nn.Module]:
     """LSNet downsampling: dw 3x3 stride-s conv-BN if s > 1, then 1x1 conv-BN if widths differ."""
     layers: list[nn.Module] = []
@@ -97,5 +122,13 @@ def downsample_prefix(c_in: int, c_out: int, stride: int, affine: bool) -> list[
 def lsconv(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
     """LSNet LS convolution; k sets the LKP depthwise kernel, 7 by default (Wang et al. 2025)."""
     conv = LSConv(c_out, spec.kernel or 7, affine)
+    prefix = downsample_prefix(c_in, c_out, stride, affine)
+    return nn.Sequential(*prefix, conv) if prefix else conv
+
+
+@register_op("repvggdw", examples=("repvggdw",))
+def repvggdw(spec: OpSpec, c_in: int, c_out: int, stride: int, affine: bool) -> nn.Module:
+    """LSNet RepVGGDW mixer: dw 3x3 + dw 1x1 conv-BN + identity (Wang et al. 2025)."""
+    conv = RepVGGDW(c_out, affine)
     prefix = downsample_prefix(c_in, c_out, stride, affine)
     return nn.Sequential(*prefix, conv) if prefix else conv

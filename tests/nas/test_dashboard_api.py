@@ -216,3 +216,17 @@ def test_the_page_loads_our_canvas_plots_not_plotly(client):
         assert response.status_code == 200
         assert "plotly" not in response.get_data(as_text=True).lower()
     assert client.get("/vendor/plotly.min.js").status_code == 404  # the 3-D view is ours
+
+
+def test_meta_carries_reference_points_for_the_latency_plot(run):
+    from benchmarks.bench_convnet_latency import reference_points
+
+    rows = [{"preset": "convnext_t", "batch": 1, "fused_macs": 4.46e9, "fused_ms": 90.0},
+            {"preset": "convnext_t", "batch": 32, "fused_macs": 4.46e9, "fused_ms": 2000.0}]
+    assert create_app(run).test_client().get("/api/meta").get_json()["reference_points"] == []
+    (run / "reference_points.json").write_text(json.dumps({"points": reference_points(rows)}))
+    meta = create_app(run).test_client().get("/api/meta").get_json()
+    assert meta["reference_points"] == [{"label": "convnext_t", "macs": 4.46e9,
+                                         "latency_ms": 90.0}]
+    (run / "reference_points.json").write_text("{not json")
+    assert create_app(run).test_client().get("/api/meta").get_json()["reference_points"] == []

@@ -24,6 +24,8 @@ SMALL = {
     "nb201": {"channels": 4, "cells": 1, "input_size": (3, 8, 8)},
     "darts": {"C": 4, "layers": 3, "input_size": (1, 8, 8)},
     "fbnet": {"input_size": (1, 8, 8), "num_classes": 10, "head_channels": 32},
+    "convnet": {"input_size": (1, 8, 8), "num_classes": 10, "depths": [[0, 1], [1], [1, 2], [1]],
+                "widths": [[16], [16, 32], [32], [32]]},
 }
 #: further configurations of some spaces (other node counts, concat rule, layouts)
 EXTRA = [
@@ -31,7 +33,11 @@ EXTRA = [
                "extra_ops": ["sep_conv_7x7", "conv_7x1_1x7"], "auxiliary": True}),
     ("darts", {"C": 4, "layers": 3, "input_size": (3, 72, 72), "num_classes": 5,
                "auxiliary": True}),
-]
+] + [("convnet", {"input_size": (3, 32, 32), "num_classes": 10, "style": style,
+                  "depths": [[1], [0, 1], [1, 2], [1]], "widths": [[16], [32], [32], [32]],
+                  "mixers": [["dw_k3", "repvggdw"], ["lsconv", "unireplk_k5"],
+                             ["gnconv_o3", "pool"], ["attn", "shift"]], "heads": [1, 1, 1, 2]})
+     for style in ("convnext", "hornet", "unireplknet", "replknet", "lsnet")]
 CONFIGS = [(name, SMALL.get(name, {})) for name in list_spaces()] + EXTRA
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CONFIGS)]
 

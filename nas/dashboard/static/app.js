@@ -73,7 +73,8 @@ function setupControls() {
   const rungNames = names.filter(n => S.kinds[n] === 'rungs');
   $('rungs-card').hidden = !rungNames.length;
   fillSelect($('rung'), rungNames, $('rung').value || rungNames[0]);
-  $('latency-card').hidden = !(S.metrics.latency_ms && S.metrics.macs);
+  $('latency-card').hidden = !((S.metrics.latency_ms && S.metrics.macs) ||
+                               (S.meta.reference_points || []).length);
 }
 
 function summaryText() {
@@ -242,7 +243,7 @@ async function poll() {
 
 async function main() {
   mark('script');
-  const onPoint = (layer, i) => pick(layer.rows[i]);
+  const onPoint = (layer, i) => { if (layer.rows) pick(layer.rows[i]); };  // reference points have no trial
   P.pareto = new NASCanvas.Plot($('pareto2d'), onPoint);
   P.pareto3d = new NAS3D.Plot($('pareto3d'), onPoint);
   for (const id of ['hv', 'workers', 'rungs', 'latency']) {

@@ -167,10 +167,20 @@ const NASPlots = (() => {
             xLabel: rung, yLabel: target || '', layers};
   }
 
+  // Trials, plus reference models measured on this machine (reference_points.json, e.g.
+  // the convnet presets from benchmarks/bench_convnet_latency.py): hover names them.
   function latency(S) {
-    return {title: 'Latency vs MACs', xLabel: 'MACs', yLabel: 'latency (ms)',
-            layers: [scatter(S, 'macs', 'latency_ms', '#0f766e',
-              r => `trial ${S.ids[r]}\nMACs ${num(S.metrics.macs[r])}\n${num(S.metrics.latency_ms[r])} ms`)]};
+    const refs = (S.meta && S.meta.reference_points) || [];
+    const layers = S.metrics.latency_ms && S.metrics.macs ? [scatter(S, 'macs', 'latency_ms', '#0f766e',
+      r => `trial ${S.ids[r]}\nMACs ${num(S.metrics.macs[r])}\n${num(S.metrics.latency_ms[r])} ms`)] : [];
+    if (refs.length) {
+      layers.push({kind: 'points', pick: true, shape: 'ring', size: 7, color: '#b45309', alpha: 0.9,
+                   xs: refs.map(p => p.macs), ys: refs.map(p => p.latency_ms),
+                   label: i => `${refs[i].label}\nMACs ${num(refs[i].macs)}\n${num(refs[i].latency_ms)} ms`});
+    }
+    return {title: 'Latency vs MACs', xLabel: 'MACs', yLabel: 'latency (ms)', layers,
+            legend: refs.length ? [{label: 'trials', color: '#0f766e'},
+                                   {label: 'reference models', color: '#b45309'}] : []};
   }
 
   return {pareto2d, pareto3d, hypervolume, best, workers, rungs, latency, usableRows};
