@@ -1,6 +1,7 @@
-"""Macro (layer-wise) spaces."""
+"""Macro (layer-wise) spaces: FBNet, and `macro` declared in the config."""
 from __future__ import annotations
 
+from .declarative import MacroSpace
 from .fbnet import FBNetSpace
 
-__all__ = ["FBNetSpace"]
+__all__ = ["FBNetSpace", "MacroSpace"]
