@@ -12,7 +12,7 @@ from nas.strategies import list_strategies, make_strategy
 from nas.strategies.base import Objective
 from search_spaces import UserError, get_space
 from search_spaces.macro.fbnet import FBNET_PRESETS, layer_name, layer_plan
-from trainers.cost import count_macs, count_params
+from search_spaces.counting import count_macs, count_params
 from trainers.evaluators import make_evaluator
 
 SMALL = {"input_size": (3, 16, 16), "num_classes": 5, "stem": {"channels": 8},
