@@ -203,3 +203,17 @@ def test_dataset_must_fit_the_space(tmp_path):
     assert metrics.status == "complete" and 0 <= metrics.objectives["accuracy"] <= 100
     with pytest.raises(UserError, match="'data' is for datasets npz"):
         load_dataset("digits", data={"keys": ["x", "y"]})
+
+
+def test_ladder_reads_the_same_data(tmp_path):
+    x, y = _arrays()
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    evaluator = make_evaluator("ladder", {
+        "dataset": "npz", "data_dir": str(tmp_path / "d.npz"), "data": {"val_fraction": 0.25},
+        "reference": 4,
+        "rungs": [{"kind": "proxy", "name": "synflow", "keep": 1.0},
+                  {"kind": "train", "epochs": 1}]})
+    space = get_space("macro", input_size=(3, 8, 8), num_classes=3)
+    evaluator.check(space)
+    metrics = evaluator(space, space.sample(np.random.default_rng(1)))
+    assert metrics.status == "complete" and "accuracy" in metrics.objectives
