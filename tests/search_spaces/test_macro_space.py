@@ -175,3 +175,17 @@ def test_missing_keys_and_nothing_to_search():
     space = get_space("macro", **SMALL)
     with pytest.raises(UserError, match="stages\\[0\\].width is fixed|expected w<int>"):
         space.parse("skip x1 q16 s1 | shift x1 w16 s1")
+
+
+def test_shipped_config_fits_digits():
+    from pathlib import Path
+
+    from nas.run.config import load_config
+    from trainers.evaluators import check_data_fits
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "configs" / "macro_yaml_digits.yaml")
+    space = get_space(config.space.name, **config.space.options)
+    evaluator = make_evaluator(config.evaluator.name, config.evaluator.options)
+    check_data_fits(space, evaluator.options)  # the ladder's own check also scores archs
+    assert len(space.decisions()) >= 8 and space.has_equivalents
