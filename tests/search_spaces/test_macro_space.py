@@ -189,3 +189,25 @@ def test_shipped_config_fits_digits():
     evaluator = make_evaluator(config.evaluator.name, config.evaluator.options)
     check_data_fits(space, evaluator.options)  # the ladder's own check also scores archs
     assert len(space.decisions()) >= 8 and space.has_equivalents
+
+
+def test_spos_supernet_extracts_exactly_when_only_ops_are_chosen():
+    from search_spaces.supernet import build_supernet
+
+    ops_only = {"input_size": (3, 8, 8), "stem": {"channels": 8}, "stages": [
+        {"ops": ["ir_k3_e3", "skip", "convnext_k3"], "depth": 2, "width": 16},
+        {"ops": ["unireplk_k7", "lsconv", "pf_max_bottleneck"], "width": 16, "stride": 2}]}
+    space = get_space("macro", **ops_only)
+    supernet = build_supernet(space)
+    _randomise_bn(supernet)
+    supernet.eval()
+    x = torch.randn(2, 3, 8, 8)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for _ in range(4):
+            genotype = space.sample(rng)
+            supernet.set_path(genotype)
+            subnet = supernet.extract(genotype).eval()
+            assert torch.equal(supernet(x), subnet(x))
+    with pytest.raises(UserError, match=r"give stages\[0\].depth one value"):
+        build_supernet(get_space("macro", **SMALL))
