@@ -59,7 +59,8 @@ def _dataset(text: str, space):
 
     name, _, folder = text.partition(":")
     if name in NEEDS_DIR and not folder:
-        raise UserError(f"--data {name} needs a path: --data {name}:PATH")
+        raise UserError(f"--data {name} needs a path: --data {name}:"
+                        f"{'FILE' if name == 'npz' else 'DIR'}")
     if name in DATASETS and name not in NEEDS_DIR and folder:
         raise UserError(f"--data {name} takes no path (only {', '.join(NEEDS_DIR)} do)")
     data = load_dataset(name, 0, None, folder or None)
