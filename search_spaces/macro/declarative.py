@@ -24,7 +24,7 @@ from ..space import Decision, Space, register_space
 from .network import Layer, LayerwiseNetwork
 from .schema import STAGE_FIELDS, MacroSchema, StageSpec, parse_schema
 
-__all__ = ["MacroSpace", "DEFAULT_STAGES"]
+__all__ = ["MacroSpace", "DEFAULT_STAGES", "decision_name"]
 
 #: ops whose repeats at stride 1 and equal width are identities
 _IDENTITY_REPEATS = ("skip", "skip_connect")
