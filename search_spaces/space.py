@@ -276,7 +276,7 @@ class Space(abc.ABC):
 
 SPACES: Registry[type[Space]] = Registry("space", modules=(
     "search_spaces.cells.nb201", "search_spaces.cells.darts", "search_spaces.macro.fbnet",
-    "search_spaces.macro.convnet"))
+    "search_spaces.macro.convnet", "search_spaces.macro.declarative"))
 
 
 def register_space(cls: type[Space]) -> type[Space]:

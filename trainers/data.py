@@ -1,5 +1,6 @@
-"""Deterministic datasets: sklearn digits (offline, bundled), synthetic, and CIFAR-10/100
-read from the standard python-pickle batches in a folder the user points to.
+"""Deterministic datasets: sklearn digits (offline, bundled), synthetic, CIFAR-10/100
+read from the standard python-pickle batches in a folder the user points to, and your
+own data: `npz` / `npy` arrays or an `image_folder` (trainers.userdata).
 
 Every dataset is split once, by a fixed seed, into train / validation / test; search
 evaluators only ever see train and validation (the test split is held out). Normalisation
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from search_spaces.errors import UserError, unknown_choice
 
 from .splits import Splits, stratified_split
+from .userdata import USER_DATASETS, load_user_dataset, parse_data_options
 
 __all__ = ["Splits", "load_dataset", "DATASETS", "fit_images", "sample_batch"]
 
@@ -67,21 +69,35 @@ def _cifar100(seed: int, size: int | None, data_dir: str | None) -> Splits:
 
 
 DATASETS = {"digits": _digits, "synthetic": _synthetic, "cifar10": _cifar10,
-            "cifar100": _cifar100}
-NEEDS_DIR = ("cifar10", "cifar100")
+            "cifar100": _cifar100, **dict.fromkeys(USER_DATASETS, load_user_dataset)}
+NEEDS_DIR = ("cifar10", "cifar100") + USER_DATASETS
 
 
-@functools.lru_cache(maxsize=8)
 def load_dataset(name: str, seed: int = 0, size: int | None = None,
-                 data_dir: str | None = None) -> Splits:
+                 data_dir: str | None = None, data=None) -> Splits:
     """Load dataset `name`, split by `seed`, optionally resized to size x size.
 
-    CIFAR-10/100 are read from `data_dir` (a folder holding the python-pickle batches).
+    CIFAR-10/100 are read from `data_dir` (a folder holding the python-pickle batches);
+    npz / npy / image_folder from the file or folder `data_dir`, with reader options
+    `data` (a mapping or `trainers.userdata.DataOptions`). Cached per process.
     """
     if name not in DATASETS:
         raise unknown_choice("dataset", name, DATASETS)
     if size is not None and not (4 <= size <= 512):
         raise UserError(f"image size must be between 4 and 512 pixels, got {size}")
+    if name not in USER_DATASETS:
+        if data:
+            raise UserError(f"evaluator option 'data' is for datasets "
+                            f"{', '.join(USER_DATASETS)}, not {name!r}")
+        return _load_cached(name, seed, size, data_dir, None)
+    return _load_cached(name, seed, size, data_dir, parse_data_options(data))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(name: str, seed: int, size: int | None, data_dir: str | None,
+                 data) -> Splits:
+    if name in USER_DATASETS:
+        return load_user_dataset(name, seed, size, data_dir, data)
     if name in NEEDS_DIR:
         return DATASETS[name](seed, size, data_dir)
     return DATASETS[name](seed, size)

@@ -109,15 +109,16 @@ class TabularNB201(Evaluator):
 TRAIN_DEFAULTS = {"dataset": "digits", "data_dir": "", "image_size": 0, "epochs": 3,
                   "steps": 0, "batch_size": 64, "optimizer": "sgd", "lr": 0.05,
                   "momentum": 0.9, "weight_decay": 5e-4, "label_smoothing": 0.0, "seed": 0,
-                  "amp": "off", "device": "cpu"}
+                  "amp": "off", "device": "cpu", "data": {}}
 
 
 def load_training_data(options: Mapping[str, Any]):
-    """The dataset named by evaluator `options` (dataset, seed, image_size, data_dir)."""
+    """The dataset named by evaluator `options` (dataset, seed, image_size, data_dir, and
+    `data`: reader options of npz / npy / image_folder, trainers.userdata)."""
     from .data import load_dataset
 
     return load_dataset(options["dataset"], options["seed"], options["image_size"] or None,
-                        options["data_dir"] or None)
+                        options["data_dir"] or None, options.get("data") or None)
 
 
 def check_data_fits(space: Space, options: Mapping[str, Any]):
@@ -129,7 +130,8 @@ def check_data_fits(space: Space, options: Mapping[str, Any]):
                         "the space option input_size (or the evaluator option image_size)")
     if getattr(space, "options", {}).get("num_classes", data.num_classes) != data.num_classes:
         raise UserError(f"space num_classes {space.options['num_classes']} does not match "
-                        f"dataset {options['dataset']!r} ({data.num_classes} classes)")
+                        f"dataset {options['dataset']!r} ({data.num_classes} classes); set "
+                        f"the space option num_classes: {data.num_classes}")
     return data
 
 

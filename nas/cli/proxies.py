@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
     p.add_argument("--sample", type=int, default=20, metavar="N", help="random archs (20)")
     p.add_argument("--seed", type=int, default=0, help="seed of archs, init, batch (0)")
     p.add_argument("--data", default="digits", metavar="DATA",
-                   help="digits | synthetic | cifar10:DIR | cifar100:DIR; images are resized "
+                   help="digits | synthetic | cifar10:DIR | cifar100:DIR | npz:FILE | "
+                        "npy:DIR | image_folder:DIR; images are resized "
                         "(grey ones replicated) to the network input (default digits)")
     p.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
     add_space_option_args(p, "network input C,H,W (default: the space's)")
@@ -58,9 +59,10 @@ def _dataset(text: str, space):
 
     name, _, folder = text.partition(":")
     if name in NEEDS_DIR and not folder:
-        raise UserError(f"--data {name} needs a folder: --data {name}:DIR")
+        raise UserError(f"--data {name} needs a path: --data {name}:"
+                        f"{'FILE' if name == 'npz' else 'DIR'}")
     if name in DATASETS and name not in NEEDS_DIR and folder:
-        raise UserError(f"--data {name} takes no folder (only cifar10:DIR, cifar100:DIR)")
+        raise UserError(f"--data {name} takes no path (only {', '.join(NEEDS_DIR)} do)")
     data = load_dataset(name, 0, None, folder or None)
     outputs = space.options.get("num_classes", data.num_classes)
     if data.num_classes > outputs:

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
 from ..errors import UserError
 from ..genotype import Genotype
-from ..ops import build_op
-from ..ops.inverted_residual import conv_bn
 from ..options import (
     check_choice,
     check_extra_ops,
@@ -31,6 +28,7 @@ from ..options import (
     is_large_input,
 )
 from ..space import Decision, Space, register_space
+from .network import LayerwiseNetwork
 
 __all__ = ["FBNetSpace", "FBNetNetwork", "FBNET_CANDIDATES", "FBNET_GROUPS", "FBNET_PRESETS",
            "layer_plan"]
@@ -73,7 +71,7 @@ def layer_plan(strides: str) -> list[tuple[int, int, int]]:
     return plan
 
 
-class FBNetNetwork(nn.Module):
+class FBNetNetwork(LayerwiseNetwork):
     """Stem, 22 searched blocks, 1x1 head, pool, Linear (Wu et al. 2019, Table 1).
 
     Shapes: (N, C, H, W) -> (N, num_classes).
@@ -81,20 +79,9 @@ class FBNetNetwork(nn.Module):
 
     def __init__(self, ops: list[str], strides: str, head_channels: int, num_classes: int,
                  in_channels: int) -> None:
-        super().__init__()
-        self.stem = conv_bn(in_channels, STEM_CHANNELS, 3, STEM_STRIDE[strides])
-        self.blocks = nn.Sequential(*(build_op(op, c_in, c_out, stride)
-                                      for op, (c_in, c_out, stride)
-                                      in zip(ops, layer_plan(strides))))
-        self.head = conv_bn(FBNET_GROUPS[-1][1], head_channels, 1)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(head_channels, num_classes)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.forward_features(x)).flatten(1))
+        layers = [(op, *plan) for op, plan in zip(ops, layer_plan(strides))]
+        super().__init__(in_channels, (STEM_CHANNELS, 3, STEM_STRIDE[strides]), layers,
+                         head_channels, num_classes)
 
 
 @register_space

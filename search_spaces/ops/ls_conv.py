@@ -26,15 +26,17 @@ __all__ = ["LKP", "LSConv", "RepVGGDW", "ska", "downsample_prefix", "lsconv", "r
 _WEIGHT_GROUPS = 8  # C/8 kernel groups; LSNet `groups=8`
 
 
-def ska(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def ska(x: torch.Tensor, weights: torch.Tensor, kernel: int | None = None) -> torch.Tensor:
     """Small-kernel aggregation with per-pixel kernels (Wang et al. 2025, LSNet).
 
     y[b,c,h,w] = sum_{i,j} x[b, c, h+i-p, w+j-p] * W[b, c mod G, i*k+j, h, w], zero padded.
     x: (B, C, H, W); weights: (B, G, k*k, H, W) with C divisible by G. Returns (B, C, H, W).
+    `kernel` is k (default: from the weights' shape; modules pass it, so a traced export
+    does not compute it from a traced shape).
     """
     b, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
-    k = int(round(taps ** 0.5))
+    k = kernel if kernel is not None else int(round(taps ** 0.5))
     patches = F.unfold(x, k, padding=k // 2).view(b, c // groups, groups, taps, h, w)
     # Channel c = a*G + g lands at [a, g], so group g = c mod G, interleaved as in LSNet.
     return (patches * weights.unsqueeze(1)).sum(dim=3).view(b, c, h, w)
@@ -51,7 +53,7 @@ class LKP(nn.Module):
                  affine: bool = True) -> None:
         super().__init__()
         half, groups = channels // 2, channels // _WEIGHT_GROUPS
-        self.groups, self.taps = groups, small_kernel ** 2
+        self.groups, self.small_kernel, self.taps = groups, small_kernel, small_kernel ** 2
         self.perceive = nn.Sequential(
             ConvBN(channels, half, 1, affine=affine), nn.ReLU(),
             ConvBN(half, half, large_kernel, groups=half, affine=affine),
@@ -81,7 +83,7 @@ class LSConv(nn.Module):
         self.bn = nn.BatchNorm2d(channels, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(ska(x, self.lkp(x))) + x
+        return self.bn(ska(x, self.lkp(x), self.lkp.small_kernel)) + x
 
 
 class RepVGGDW(nn.Module):

@@ -154,7 +154,7 @@ def _translate(key: str, mapping: list[tuple[str, str]]) -> str:
 # The modules that register the built-in supernets, imported on the first lookup.
 SUPERNETS: Registry[Callable[[Space], Supernet]] = Registry(
     "supernet", modules=("search_spaces.supernet.darts", "search_spaces.supernet.fbnet",
-                         "search_spaces.supernet.convnet"))
+                         "search_spaces.supernet.convnet", "search_spaces.supernet.macro"))
 
 
 def register_supernet(space_name: str) -> Callable:

@@ -26,6 +26,12 @@ SMALL = {
     "fbnet": {"input_size": (1, 8, 8), "num_classes": 10, "head_channels": 32},
     "convnet": {"input_size": (1, 8, 8), "num_classes": 10, "depths": [[0, 1], [1], [1, 2], [1]],
                 "widths": [[16], [16, 32], [32], [32]]},
+    "macro": {"input_size": (1, 8, 8), "stem": {"channels": 8},
+              "stages": [{"ops": ["ir_k3_e3", "skip", "lsconv", "shift"], "depth": [1, 2],
+                          "width": [8, 16]},
+                         {"ops": ["unireplk_k7", "max_pool_3x3", "convnext_k3"],
+                          "depth": [1, 2], "width": [16, 24], "stride": [1, 2]}],
+              "head": {"channels": 0}},
 }
 #: further configurations of some spaces (other node counts, concat rule, layouts)
 EXTRA = [
