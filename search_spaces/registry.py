@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable, Generic, Iterator, Sequence, TypeVar
 
-from .errors import unknown_choice
+from .errors import UserError, unknown_choice
 
 __all__ = ["Registry"]
 
@@ -36,6 +36,7 @@ class Registry(Generic[T]):
         self._loaded = True
         for module in self.modules:
             importlib.import_module(module)
+        self._user: set[str] = set()  # registered at run time by the user's code
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
@@ -45,6 +46,28 @@ class Registry(Generic[T]):
             return obj
 
         return decorator
+
+    def register_user(self, name: str, obj: T) -> T:
+        """Register the user's `obj` under `name`: a name of ours is refused, the user's
+        own may be registered again (a re-run notebook cell replaces it)."""
+        self.load()  # a built-in name is refused now, not when its module loads later
+        if not isinstance(name, str) or not name or ":" in name:
+            raise UserError(f"a {self.kind} name must be a non-empty string without ':', "
+                            f"got {name!r}")
+        if name in self._items and name not in self._user:
+            raise UserError(f"{self.kind} {name!r} is built in; register yours under "
+                            "another name")
+        self._items[name] = obj
+        self._user.add(name)
+        return obj
+
+    def is_user(self, name: str) -> bool:
+        """Whether `name` was registered by the user's code (`register_user`)."""
+        return name in self._user
+
+    def user_entries(self) -> dict[str, T]:
+        """The entries the user's code registered (what a worker process must be sent)."""
+        return {name: self._items[name] for name in sorted(self._user)}
 
     def get(self, name: str) -> T:
         self.load()

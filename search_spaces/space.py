@@ -11,8 +11,10 @@ import numpy as np
 from .errors import UserError, unknown_choice
 from .genotype import Genotype, Value
 from .registry import Registry
+from .user_code import is_reference, load_reference
 
-__all__ = ["Decision", "Space", "SPACES", "register_space", "get_space", "list_spaces"]
+__all__ = ["Decision", "Space", "SPACES", "register_space", "register_user_space", "get_space",
+           "list_spaces", "space_class"]
 
 
 @dataclass(frozen=True)
@@ -289,15 +291,39 @@ def register_space(cls: type[Space]) -> type[Space]:
 SPACE_ADAPTERS = {"nni:": "search_spaces.interop.nni:nni_space"}
 
 
+def register_user_space(cls: type[Space], name: str | None = None) -> type[Space]:
+    """Register the user's Space subclass under `name` (default: its `name`)."""
+    space_class(cls, name or getattr(cls, "name", ""))
+    return SPACES.register_user(name or cls.name, cls)
+
+
+def space_class(obj: Any, ref: str) -> type[Space]:
+    """`obj` if it is a usable Space subclass, else a UserError naming `ref`."""
+    if not (isinstance(obj, type) and issubclass(obj, Space)):
+        raise UserError(f"space {ref!r} is {type(obj).__name__} {obj!r}, not a subclass of "
+                        "search_spaces.Space")
+    if not obj.name or not isinstance(obj.name, str):
+        raise UserError(f"space {ref!r}: set the class attribute `name` (a short string; "
+                        "genotypes carry it)")
+    missing = sorted(getattr(obj, "__abstractmethods__", ()))
+    if missing:
+        raise UserError(f"space {ref!r} does not implement {', '.join(missing)} (see "
+                        "search_spaces.Space)")
+    return obj
+
+
 def get_space(name: str, **options: Any) -> Space:
     """Instantiate the registered space `name` with `options`.
 
-    Names starting with "nni:" are NNI model spaces (optional extra), imported only then.
+    Names starting with "nni:" are NNI model spaces (optional extra), imported only then;
+    "module:Class" names a Space subclass in the user's own module.
     """
     for prefix, target in SPACE_ADAPTERS.items():
         if name.startswith(prefix):
             module, _, function = target.partition(":")
             return getattr(importlib.import_module(module), function)(name, options)
+    if name not in SPACES and is_reference(name):
+        return space_class(load_reference(name, "space"), name)(**options)
     return SPACES.get(name)(**options)
 
 

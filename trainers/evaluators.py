@@ -14,6 +14,7 @@ from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 from search_spaces.registry import Registry
 from search_spaces.space import Space
+from search_spaces.user_code import is_reference
 
 from .cost import count_macs, count_params
 from .metrics import Metrics
@@ -181,6 +182,14 @@ class ShortTraining(Evaluator):
 
 
 def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evaluator:
-    """Build the registered evaluator `name` with validated `options`."""
+    """Build the registered evaluator `name` with validated `options`; a name the user's
+    code registered, or a "module:function" reference, is the user's own
+    (trainers.user_evaluator)."""
+    if EVALUATORS.is_user(name) or (name not in EVALUATORS and is_reference(name)):
+        from .user_evaluator import load_user_evaluator, user_evaluator
+
+        if EVALUATORS.is_user(name):
+            return user_evaluator(EVALUATORS.get(name), name, options)
+        return load_user_evaluator(name, options)
     return EVALUATORS.get(name)(**dict(options or {}))
 

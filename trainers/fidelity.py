@@ -121,6 +121,11 @@ class Ladder(Evaluator):
         last = self.rungs[-1]
         self.final = (make_evaluator(last.name, last.options)
                       if isinstance(last, EvaluatorRung) else None)
+        self.user_code = getattr(self.final, "user_code", False)
+        if isinstance(last, EvaluatorRung) and (last.budget or last.eta) and \
+                not hasattr(self.final, "run"):
+            raise UserError(f"ladder rung {len(self.rungs)}: budget and eta need your own "
+                            f"evaluator function; {last.name!r} takes neither")
         if self.options["reference"] < 0 or self.options["grace"] < 0:
             raise UserError("ladder options 'reference' and 'grace' must be >= 0")
         self._thresholds: dict[int, tuple[float, int]] | None = None
@@ -286,7 +291,11 @@ class Ladder(Evaluator):
         if isinstance(rung, HalvingRung):
             return self._halving(space, cand, number, rung)
         start = time.perf_counter()
-        result = self.final(space, cand.genotype)
+        if hasattr(self.final, "run"):  # the user's function: a budget, halving on reports
+            result = self.final.run(space, cand.genotype, rung.budget or None,
+                                    self._reporter(cand, number, rung))
+        else:
+            result = self.final(space, cand.genotype)
         cand.timings["evaluator_s"] += time.perf_counter() - start
         main = next(iter(result.objectives.values()), None)
         if main is not None:
@@ -294,6 +303,25 @@ class Ladder(Evaluator):
         return Metrics(objectives=dict(result.objectives), cost={**cand.cost, **result.cost},
                        timings={**cand.timings, **result.timings}, fidelity=result.fidelity,
                        status=result.status, reason=result.reason, rungs=dict(cand.rungs))
+
+    def _reporter(self, cand: _Candidate, number: int, rung: EvaluatorRung):
+        """What the user's `trial.report(value, step)` calls: at a halving step, record
+        the value as rung "<number>.<name>@<step>ep" and stop the candidate (`Pruned`)
+        when it is not in the top 1/eta of the run's values at that step."""
+        from .user_evaluator import Pruned
+
+        steps = set(rung.halving_steps())
+
+        def report(value: float, step: int) -> None:
+            if step not in steps:
+                return
+            label = f"{number}.{rung.name}@{step}ep"
+            cand.rungs[label] = value
+            stop = self._pruned(cand, number, label, value, 1.0 / rung.eta)
+            if stop is not None:
+                raise Pruned(stop.reason)
+
+        return report
 
     def __call__(self, space: Space, genotype: Genotype) -> Metrics:
         from .train import Diverged

@@ -6,6 +6,7 @@ A ladder is a list of rung mappings, validated once (boundaries validate):
   {kind: train, epochs: 1, keep: 1.0}
   {kind: halving, eta: 3, max_epochs: 9}
   {kind: evaluator, name: tabular, options: {dataset: cifar10}}
+  {kind: evaluator, name: "my_module:evaluate", budget: 9, eta: 3}   (your own function)
 Each score a rung records goes in `Metrics.rungs` under a label "<rung number>.<what>",
 with "@<epochs>ep" for training budgets, e.g. "2.synflow", "3.train@1ep", "4.halving@9ep".
 """
@@ -73,10 +74,26 @@ class HalvingRung:
 
 @dataclass(frozen=True)
 class EvaluatorRung:
-    """A registered evaluator as the last rung (e.g. `tabular` on NB201)."""
+    """A registered evaluator as the last rung (e.g. `tabular` on NB201), or the user's
+    own function, which is asked for `budget` (0: none) and, with eta >= 2, stopped by
+    successive halving (ASHA, Li et al. 2020) on the values it reports at the budgets
+    min_budget * eta^k below `budget`: it continues while in the top 1/eta there."""
 
     name: str = ""
     options: dict = field(default_factory=dict)
+    budget: int = 0
+    eta: int = 0
+    min_budget: int = 1
+
+    def halving_steps(self) -> list[int]:
+        """The reported steps where successive halving decides (none without eta)."""
+        if not self.eta:
+            return []
+        steps, step = [], self.min_budget
+        while step < self.budget:
+            steps.append(step)
+            step *= self.eta
+        return steps
 
 
 RUNG_KINDS = {"cost": CostRung, "proxy": ProxyRung, "train": TrainRung,
@@ -119,8 +136,14 @@ def _check(where: str, rung: Any, budget: int) -> int:
             raise UserError(f"{where}: needs eta >= 2 and max_epochs above min_epochs and "
                             f"the previous training budget ({budget})")
         return rung.max_epochs
-    elif isinstance(rung, EvaluatorRung) and rung.name in ("", "ladder"):
-        raise UserError(f"{where}: name a registered evaluator other than 'ladder'")
+    elif isinstance(rung, EvaluatorRung):
+        if rung.name in ("", "ladder"):
+            raise UserError(f"{where}: name a registered evaluator other than 'ladder'")
+        if rung.budget < 0 or (rung.eta and (rung.eta < 2 or rung.budget <= rung.min_budget
+                                             or rung.min_budget < 1)):
+            raise UserError(f"{where}: budget must be >= 0; halving needs eta >= 2 and "
+                            f"budget above min_budget >= 1 (got budget {rung.budget}, eta "
+                            f"{rung.eta}, min_budget {rung.min_budget})")
     return budget
 
 

@@ -15,8 +15,9 @@ __all__ = ["run_checkpoint_dir", "with_run_checkpoints", "task_base"]
 
 
 def run_checkpoint_dir(run_dir: str | Path, evaluator_name: str) -> Path:
-    """<run>/checkpoints/<evaluator name>, absolute (Ray workers may run elsewhere)."""
-    return Path(run_dir).resolve() / "checkpoints" / evaluator_name
+    """<run>/checkpoints/<evaluator name>, absolute (Ray workers may run elsewhere); a
+    "module:function" name gives the folder "module.function"."""
+    return Path(run_dir).resolve() / "checkpoints" / evaluator_name.replace(":", ".")
 
 
 def with_run_checkpoints(spec: Mapping[str, Any], evaluator: Any,
@@ -35,7 +36,14 @@ def task_base(spec: Mapping[str, Any], evaluator: Any) -> dict[str, Any]:
     by `with_run_checkpoints` once it exists). With `wants_history`, "history" is a live
     `RungHistory` that the driver grows (`add`); a Ray task pickles it as it was at
     submission, an inline task reads it as it is."""
+    from .worker import user_registrations
+
     base = {"space": spec["space"], "evaluator": dict(spec["evaluator"]), "threads": 1}
     if getattr(evaluator, "wants_history", False):
         base["history"] = RungHistory()
+    registered = user_registrations()
+    if registered:
+        base["registered"] = registered
+    if getattr(evaluator, "user_code", False):  # the user's function: check what it returns
+        base["objectives"] = [o["name"] for o in spec["objectives"]]
     return base

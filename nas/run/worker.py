@@ -8,9 +8,46 @@ import time
 import traceback
 from typing import Any
 
-__all__ = ["evaluate_trial", "build_components"]
+__all__ = ["evaluate_trial", "build_components", "user_registrations", "missing_objectives"]
 
 _CACHE: dict[str, Any] = {}
+TRACEBACK_CHARS = 6000  # the end of a user's traceback kept in the trial record
+
+
+def _registries() -> dict[str, Any]:
+    from search_spaces.space import SPACES
+    from trainers.evaluators import EVALUATORS
+    from trainers.proxies import PROXIES
+
+    return {"space": SPACES, "evaluator": EVALUATORS, "proxy": PROXIES}
+
+
+def user_registrations() -> dict[str, dict[str, Any]]:
+    """The spaces, evaluators and proxies the user's code registered in this process:
+    sent with every task, as a worker process never ran the code that registered them."""
+    found = {kind: registry.user_entries() for kind, registry in _registries().items()}
+    return {kind: entries for kind, entries in found.items() if entries}
+
+
+def _adopt(registered: dict[str, dict[str, Any]]) -> None:
+    registries = _registries()
+    for kind, entries in registered.items():
+        for name, obj in entries.items():
+            registries[kind].register_user(name, obj)
+
+
+def missing_objectives(metrics, names) -> Any:
+    """A complete Metrics lacking one of the objective `names` becomes a failed one that
+    says what was returned (the user's evaluator decides what it returns)."""
+    from trainers.metrics import Metrics
+
+    missing = [n for n in names if n not in metrics.objectives and n not in metrics.cost]
+    if not metrics.ok or not missing:
+        return metrics
+    returned = sorted({*metrics.objectives, *metrics.cost})
+    return Metrics(status="failed", cost=metrics.cost, timings=metrics.timings,
+                   reason=f"the evaluator returned no {missing[0]!r} (it returned "
+                          f"{', '.join(returned) or 'nothing'}); return every objective")
 
 
 def build_components(space: dict, evaluator: dict):
@@ -49,14 +86,18 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(int(task.get("threads", 1)))
     started = time.time()
+    if "registered" in task:  # the user's own spaces, evaluators, proxies
+        _adopt(task["registered"])
     space, evaluator = build_components(task["space"], task["evaluator"])
     if "history" in task:  # only for evaluators that want it (nas.run.rung_scores)
         evaluator.observe_history(task["history"])
+    extra = {}
     try:
         genotype = space.validate(Genotype.from_dict(task["genotype"]))
-        metrics = evaluator(space, genotype)
-    except Exception as exc:  # a broken candidate must not kill the search
+        metrics = missing_objectives(evaluator(space, genotype), task.get("objectives", ()))
+    except Exception as exc:  # a broken candidate (or user code) must not kill the search
         last = traceback.format_exc(limit=-1).strip().splitlines()[-1]
         metrics = Metrics.failed(f"{type(exc).__name__}: {exc} ({last})")
+        extra["traceback"] = traceback.format_exc()[-TRACEBACK_CHARS:]
     return {"metrics": metrics.to_dict(), "worker": _worker_info(),
-            "started": started, "finished": time.time()}
+            "started": started, "finished": time.time(), **extra}

@@ -13,11 +13,13 @@ from typing import Callable
 
 from torch import nn
 
+from search_spaces.errors import UserError
 from search_spaces.registry import Registry
 
 from ._common import Batch, NotApplicable
 
-__all__ = ["PROXIES", "ProxyEntry", "NotApplicable", "register_proxy", "get_proxy",
+__all__ = ["PROXIES", "ProxyEntry", "NotApplicable", "register_proxy", "register_user_proxy",
+           "get_proxy",
            "score_proxy", "proxy_names"]
 
 ScoreFn = Callable[..., float]
@@ -51,6 +53,20 @@ def register_proxy(name: str, *, data_free: bool, citation: str,
 
     def decorator(fn: ScoreFn) -> ScoreFn:
         PROXIES.register(name)(ProxyEntry(name, fn, data_free, citation, check))
+        return fn
+
+    return decorator
+
+
+def register_user_proxy(name: str, *, data_free: bool = False, citation: str = "",
+                        check: Callable[[nn.Module], None] | None = None):
+    """Decorator registering the user's `score(model, batch, seed=0) -> float` (higher is
+    better) under `name`, for ladder proxy rungs and `nas proxies`."""
+
+    def decorator(fn: ScoreFn) -> ScoreFn:
+        if not callable(fn):
+            raise UserError(f"register_proxy({name!r}) decorates a score function, not {fn!r}")
+        PROXIES.register_user(name, ProxyEntry(name, fn, data_free, citation, check))
         return fn
 
     return decorator
