@@ -24,9 +24,8 @@ __all__ = ["Run", "load_run", "search", "register_space", "register_evaluator",
 
 _LAZY = {
     "Run": "nas.api", "load_run": "nas.api", "search": "nas.api",
-    "register_space": "search_spaces.space",
-    "register_proxy": "trainers.proxies",
-    "register_evaluator": "trainers.evaluators", "register_strategy": "nas.strategies.base",
+    "register_space": "nas.api", "register_proxy": "nas.api",
+    "register_evaluator": "nas.api", "register_strategy": "nas.api",
 }
 
 

@@ -28,6 +28,7 @@ class Registry(Generic[T]):
         self.modules = tuple(modules)
         self._items: dict[str, T] = {}
         self._loaded = not self.modules
+        self._user: set[str] = set()  # registered at run time by the user's code
 
     def load(self) -> None:
         """Import the modules that register the built-in entries (once)."""
@@ -36,7 +37,6 @@ class Registry(Generic[T]):
         self._loaded = True
         for module in self.modules:
             importlib.import_module(module)
-        self._user: set[str] = set()  # registered at run time by the user's code
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
@@ -51,9 +51,8 @@ class Registry(Generic[T]):
         """Register the user's `obj` under `name`: a name of ours is refused, the user's
         own may be registered again (a re-run notebook cell replaces it)."""
         self.load()  # a built-in name is refused now, not when its module loads later
-        if not isinstance(name, str) or not name or ":" in name:
-            raise UserError(f"a {self.kind} name must be a non-empty string without ':', "
-                            f"got {name!r}")
+        if not isinstance(name, str) or not name:
+            raise UserError(f"a {self.kind} name must be a non-empty string, got {name!r}")
         if name in self._items and name not in self._user:
             raise UserError(f"{self.kind} {name!r} is built in; register yours under "
                             "another name")

@@ -17,7 +17,16 @@ from typing import Any, Iterable
 
 from .errors import UserError
 
-__all__ = ["is_reference", "load_reference", "add_import_paths", "reference_of"]
+__all__ = ["is_reference", "load_reference", "add_import_paths", "reference_of",
+           "check_user_name"]
+
+
+def check_user_name(name: Any, kind: str) -> str:
+    """A name the user registers a component under: a non-empty string without ':'
+    (which marks "module:attribute" references)."""
+    if not isinstance(name, str) or not name or ":" in name:
+        raise UserError(f"a {kind} name must be a non-empty string without ':', got {name!r}")
+    return name
 
 
 def is_reference(name: str) -> bool:

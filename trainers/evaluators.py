@@ -7,6 +7,7 @@ offline dataset; `ladder` runs a fidelity ladder (trainers.fidelity). All report
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import time
 from typing import Any, Callable, Mapping, Sequence
 
@@ -69,6 +70,10 @@ def _resolve(owner: str, defaults: Mapping[str, Any], options: Mapping[str, Any]
 # Built-in evaluators registered outside this module, imported on the first lookup.
 EVALUATORS: Registry[Callable[..., Evaluator]] = Registry("evaluator", modules=(
     "trainers.fidelity", "trainers.synthetic", "trainers.oneshot.evaluator"))
+
+
+#: the module that turns the user's functions into evaluators
+USER_EVALUATORS = "trainers.user_evaluator"
 
 
 def register_evaluator(name: str) -> Callable:
@@ -186,10 +191,7 @@ def make_evaluator(name: str, options: Mapping[str, Any] | None = None) -> Evalu
     code registered, or a "module:function" reference, is the user's own
     (trainers.user_evaluator)."""
     if EVALUATORS.is_user(name) or (name not in EVALUATORS and is_reference(name)):
-        from .user_evaluator import load_user_evaluator, user_evaluator
-
-        if EVALUATORS.is_user(name):
-            return user_evaluator(EVALUATORS.get(name), name, options)
-        return load_user_evaluator(name, options)
+        # by name, as that module builds on this one (no import circle)
+        return importlib.import_module(USER_EVALUATORS).make_user_evaluator(name, options)
     return EVALUATORS.get(name)(**dict(options or {}))
 

@@ -27,13 +27,13 @@ from typing import Any, Callable, Mapping, Sequence
 from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from search_spaces.space import Space
-from search_spaces.user_code import load_reference
+from search_spaces.user_code import check_user_name, load_reference
 
 from .evaluators import EVALUATORS, Evaluator
 from .metrics import PRUNED, Metrics
 
 __all__ = ["Trial", "Pruned", "FunctionEvaluator", "register_evaluator", "user_evaluator",
-           "load_user_evaluator", "COST_KEYS"]
+           "make_user_evaluator", "register_user_evaluator", "COST_KEYS"]
 
 #: returned names that are costs (Metrics.cost); any other name is an objective
 COST_KEYS = ("params", "macs", "latency_ms")
@@ -191,25 +191,32 @@ def user_evaluator(obj: Any, name: str, options: Mapping[str, Any] | None) -> Ev
     return FunctionEvaluator(obj, name, options)
 
 
-def load_user_evaluator(name: str, options: Mapping[str, Any] | None) -> Evaluator:
-    """The evaluator a "module:function" reference names."""
-    return user_evaluator(load_reference(name, "evaluator"), name, options)
+def make_user_evaluator(name: str, options: Mapping[str, Any] | None) -> Evaluator:
+    """The evaluator the user's code registered as `name`, or the one a "module:function"
+    reference names."""
+    obj = EVALUATORS.get(name) if EVALUATORS.is_user(name) else load_reference(name,
+                                                                                "evaluator")
+    return user_evaluator(obj, name, options)
+
+
+def register_user_evaluator(name: str, obj: Any,
+                            metrics: Sequence[str] | None = None) -> Any:
+    """Register the user's evaluator function (or Evaluator subclass) `obj` under `name`;
+    `metrics` declares the names it returns (checked against the objectives)."""
+    if metrics is not None and (isinstance(metrics, str) or
+                                not all(isinstance(m, str) for m in metrics)):
+        raise UserError(f"evaluator {name!r}: metrics must be a list of names, got "
+                        f"{metrics!r}")
+    if not (isinstance(obj, type) and issubclass(obj, Evaluator)) and (
+            isinstance(obj, type) or not callable(obj)):
+        raise UserError(f"evaluator {name!r} must be a function of one trial or an "
+                        f"Evaluator subclass, not {obj!r}")
+    if metrics is not None:
+        obj.metric_names = tuple(metrics)
+    return EVALUATORS.register_user(name, obj)
 
 
 def register_evaluator(name: str, metrics: Sequence[str] | None = None):
-    """Decorator registering the user's evaluator function (or Evaluator subclass) under
-    `name`; `metrics` declares the names it returns (checked against the objectives)."""
-    if metrics is not None and (isinstance(metrics, str) or
-                                not all(isinstance(m, str) for m in metrics)):
-        raise UserError(f"register_evaluator metrics must be a list of names, got {metrics!r}")
-
-    def decorator(obj):
-        if not (isinstance(obj, type) and issubclass(obj, Evaluator)) and (
-                isinstance(obj, type) or not callable(obj)):
-            raise UserError(f"register_evaluator({name!r}) decorates a function of one "
-                            f"trial or an Evaluator subclass, not {obj!r}")
-        if metrics is not None:
-            obj.metric_names = tuple(metrics)
-        return EVALUATORS.register_user(name, obj)
-
-    return decorator
+    """Decorator form of `register_user_evaluator` (a name without ':')."""
+    check_user_name(name, "evaluator")
+    return lambda obj: register_user_evaluator(name, obj, metrics)

@@ -94,10 +94,13 @@ def spaces_describe(args: argparse.Namespace):
 
 
 def search(args: argparse.Namespace):
-    from nas.run.search import run_search
+    from nas.api import search as run_search
 
-    summary = run_search(args)
-    return summary, _render_search
+    flags = {"space": args.space, "strategy": args.strategy, "trials": args.trials,
+             "workers": args.workers, "address": args.address, "seed": args.seed}
+    run = run_search(args.config, resume=args.resume or False, out=args.out,
+                     quiet=args.quiet, progress=args.progress, **flags)
+    return run.summary, _render_search
 
 
 def _render_search(summary: dict[str, Any]) -> str:

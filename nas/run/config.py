@@ -13,7 +13,7 @@ from nas.strategies.base import Objective
 from search_spaces.errors import UserError, unknown_choice
 
 __all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict",
-           "parse_component", "parse_objectives"]
+           "parse_component", "parse_objectives", "apply_overrides"]
 
 
 @dataclass(frozen=True)
@@ -62,18 +62,23 @@ class SearchConfig:
     #: times a trial whose worker process or node died is run again before it is failed
     max_retries: int = 2
     trial_timeout_s: float | None = None
+    #: the user's modules/folders shipped to workers as Ray py_modules (nas.run.code_shipping)
+    code: tuple[str, ...] = ()
+    #: folder of the user's modules when `code` is empty (default: the config file's folder)
+    workdir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["objectives"] = [dataclasses.asdict(o) for o in self.objectives]
         data["constraints"] = {c.name: c.to_dict() for c in self.constraints}
         data["reference"] = list(self.reference) if self.reference is not None else None
+        data["code"] = list(self.code)
         return data
 
 
 _SCALARS = {"name": str, "seed": int, "trials": int, "workers": (int, str), "out": str,
             "address": (str, type(None)), "max_retries": int,
-            "trial_timeout_s": (int, float, type(None))}
+            "trial_timeout_s": (int, float, type(None)), "workdir": (str, type(None))}
 _COMPONENTS = ("space", "strategy", "evaluator")
 
 
@@ -135,6 +140,27 @@ def _resources(value: Any) -> Resources:
     return Resources(**value)
 
 
+def _code(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise UserError("config 'code' must be a list of paths to .py files or folders "
+                        f"(relative to the config file), got {value!r}")
+    return tuple(value)
+
+
+def _relative_to(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """`code` entries and `workdir` of a config file resolved against its folder."""
+    if isinstance(data.get("code"), (str, list, tuple)):
+        entries = [data["code"]] if isinstance(data["code"], str) else data["code"]
+        data["code"] = [str((folder / c).resolve()) if isinstance(c, str) else c
+                        for c in entries]
+    workdir = data.get("workdir")
+    data["workdir"] = str((folder / workdir).resolve() if isinstance(workdir, str)
+                          else folder.resolve())
+    return data
+
+
 def _check(config: SearchConfig) -> None:
     for key in ("trials",):
         if getattr(config, key) < 1:
@@ -168,6 +194,8 @@ def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
             kwargs[key] = parse_constraints(value)
         elif key == "resources":
             kwargs[key] = _resources(value)
+        elif key == "code":
+            kwargs[key] = _code(value)
         elif key == "reference":
             continue  # needs the objectives: read below
         elif isinstance(value, bool) or not isinstance(value, _SCALARS[key]):
@@ -195,9 +223,16 @@ def load_config(path: str | Path, **overrides: Any) -> SearchConfig:
                         f"{str(exc).splitlines()[0]}") from None
     if not isinstance(data, Mapping):
         raise UserError(f"config file {str(path)!r} must hold a mapping of keys to values")
+    return config_from_dict(apply_overrides(_relative_to(path.parent, dict(data)), overrides))
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with the non-None `overrides`; a component given as a bare name replaces the
+    config's with no options."""
     data = dict(data)
     for key, value in overrides.items():
         if value is None:
             continue
-        data[key] = {"name": value, "options": {}} if key in _COMPONENTS else value
-    return config_from_dict(data)
+        data[key] = {"name": value, "options": {}} if key in _COMPONENTS and \
+            isinstance(value, str) else value
+    return data

@@ -79,9 +79,12 @@ def _deadline(seconds: int, address: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def ray_session(num_cpus: int | None, address: str | None = None) -> Iterator[None]:
+def ray_session(num_cpus: int | None, address: str | None = None, code=None,
+                run_dir: str | Path | None = None) -> Iterator[None]:
     """An embedded local Ray with `num_cpus` CPUs (None: all), or a connection to
-    `address`. A Ray already initialised in this process is used as it is."""
+    `address`. A Ray already initialised in this process is used as it is. `code` (a
+    nas.run.code_shipping.UserCode) is the user's: on the workers' import path locally,
+    shipped by runtime_env to a cluster (leaving `run_dir` out)."""
     import ray
 
     if address:
@@ -90,17 +93,19 @@ def ray_session(num_cpus: int | None, address: str | None = None) -> Iterator[No
         yield
         return
     # workers import our packages from the same tree as the driver
-    paths = [str(PROJECT_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
+    paths = [str(PROJECT_ROOT), *(code.import_paths() if code is not None else ()),
+             *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
     os.environ["PYTHONPATH"] = ":".join(dict.fromkeys(paths))
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray_address = os.environ.get("RAY_ADDRESS")  # ray.init sets it; put it back afterwards
     kwargs = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False,
                   configure_logging=True)
     if address:
-        modules = [str(PROJECT_ROOT / p) for p in _PACKAGES]
+        env = code.runtime_env(run_dir) if code is not None else {}
+        env["py_modules"] = [str(PROJECT_ROOT / p) for p in _PACKAGES] + env.get("py_modules", [])
         try:
             with _deadline(CONNECT_TIMEOUT_S, address):
-                ray.init(address=address, runtime_env={"py_modules": modules}, **kwargs)
+                ray.init(address=address, runtime_env=env, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise UserError(f"cannot connect to Ray at {address!r}: "
                             f"{str(exc).strip().splitlines()[0]}") from None

@@ -1,30 +1,32 @@
 """`nas search`: resolve the config and run folder, then drive the search on Ray."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Union
 
 from nas.oneshot import after_search, before_search
 from nas.store.trial_log import RunStore
 from nas.strategies.oneshot import ONESHOT
 from search_spaces.errors import UserError
+from search_spaces.user_code import add_import_paths
 
-from .config import SearchConfig, config_from_dict, load_config
+from .code_shipping import user_code
+from .config import SearchConfig, apply_overrides, config_from_dict, load_config
 from .driver import Driver
 from .progress import Progress
 from .ray_runtime import ray_session, resolve_workers
+from .worker import user_registrations
 
-__all__ = ["run_search", "config_difference"]
+__all__ = ["run_search", "config_difference", "as_config", "RESUMABLE"]
 
 # fields that may change when a run is resumed (they do not change what is searched)
 RESUMABLE = ("workers", "address", "trials", "out", "resources", "trial_timeout_s",
-             "max_retries")
+             "max_retries", "code", "workdir")
 
 
 def config_difference(saved: SearchConfig, new: SearchConfig) -> list[str]:
@@ -43,31 +45,44 @@ def _unique_dir(base: Path) -> Path:
     return Path(f"{base}-{n}")
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {"space": args.space, "strategy": args.strategy, "trials": args.trials,
-            "workers": args.workers, "address": args.address, "seed": args.seed}
+ConfigSource = Union[str, Path, Mapping[str, Any], SearchConfig]
 
 
-def _resume_target(args: argparse.Namespace) -> tuple[RunStore, SearchConfig]:
-    if isinstance(args.resume, str):
-        store = RunStore.open(args.resume)
-    elif args.config:
-        cfg = load_config(args.config)
-        store = RunStore.open(Path(args.out) if args.out else Path(cfg.out) / cfg.name)
+def as_config(source: ConfigSource, overrides: Mapping[str, Any] | None = None) -> SearchConfig:
+    """A validated config from a YAML path, a mapping or a SearchConfig, with `overrides`
+    (SearchConfig fields; None values are ignored)."""
+    overrides = dict(overrides or {})
+    if isinstance(source, (str, Path)):
+        return load_config(source, **overrides)
+    if isinstance(source, SearchConfig):
+        source = source.to_dict()
+    if not isinstance(source, Mapping):
+        raise UserError(f"a search config is a YAML path, a mapping or a SearchConfig, not "
+                        f"{type(source).__name__}")
+    return config_from_dict(apply_overrides(source, overrides))
+
+
+def _resume_target(source: ConfigSource | None, resume: bool | str | Path, out: str | None,
+                   overrides: Mapping[str, Any]) -> tuple[RunStore, SearchConfig]:
+    if isinstance(resume, (str, Path)):
+        store = RunStore.open(resume)
+    elif source is not None:
+        cfg = as_config(source)
+        store = RunStore.open(Path(out) if out else Path(cfg.out) / cfg.name)
     else:
         raise UserError("--resume needs a run folder (nas search --resume results/<run>) "
                         "or --config")
     saved = config_from_dict(store.config())
-    if args.config:
-        new = load_config(args.config, **_overrides(args))
-        diff = config_difference(saved, new)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if source is not None:
+        diff = config_difference(saved, as_config(source, given))
         if diff:
             raise UserError(f"run {str(store.dir)!r} was made with a different config; "
                             f"refusing to resume ({'; '.join(diff)})")
-    changes = {k: v for k, v in _overrides(args).items() if k in RESUMABLE and v is not None}
-    other = {k: v for k, v in _overrides(args).items() if k not in RESUMABLE and v is not None}
-    if other and not args.config:
-        raise UserError(f"cannot change {sorted(other)} when resuming; only {RESUMABLE}")
+    changes = {k: v for k, v in given.items() if k in RESUMABLE}
+    other = sorted(k for k in given if k not in RESUMABLE)
+    if other and source is None:
+        raise UserError(f"cannot change {other} when resuming; only {RESUMABLE}")
     return store, dataclasses.replace(saved, **changes)
 
 
@@ -95,41 +110,49 @@ def _local_cpus(config: SearchConfig) -> int | None:
     return max(1, math.ceil(config.workers * config.resources.num_cpus))
 
 
-def run_search(args: argparse.Namespace) -> dict[str, Any]:
-    """Run or resume a search; returns the JSON summary."""
+def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False,
+               out: str | None = None, quiet: bool = False, progress: str = "text",
+               overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run or resume a search; returns the JSON summary. `source`: a config file, mapping
+    or SearchConfig (None when `resume` names the run folder); `overrides`: SearchConfig
+    fields (the CLI's flags)."""
+    overrides = dict(overrides or {})
     store = None
-    if args.resume:
-        store, config = _resume_target(args)
-    elif not args.config:
+    if resume:
+        store, config = _resume_target(source, resume, out, overrides)
+    elif source is None:
         raise UserError("nas search needs --config FILE (e.g. configs/quickstart.yaml)")
     else:
-        config = load_config(args.config, **_overrides(args))
-    progress = Progress(config.trials, quiet=args.quiet,
-                        fmt=getattr(args, "progress", None) or "text")
+        config = as_config(source, overrides)
+    code = user_code(config.to_dict(), registered=bool(user_registrations()))
+    if code is not None:  # the driver builds the user's components too
+        add_import_paths(code.import_paths())
+    reporter = Progress(config.trials, quiet=quiet, fmt=progress or "text")
     # checks every component (and, resuming, the whole run folder) before writing anything
     oneshot = config.strategy.name in ONESHOT  # the supernet trains first, inside Ray
-    driver = None if oneshot else Driver(config, store, progress, resume=bool(args.resume))
+    driver = None if oneshot else Driver(config, store, reporter, resume=bool(resume))
     if store is None:
-        run_dir = Path(args.out) if args.out else _unique_dir(Path(config.out) / config.name)
+        run_dir = Path(out) if out else _unique_dir(Path(config.out) / config.name)
         RunStore.ensure_new(run_dir)
     # Ray prints worker-death notices on stdout; keep stdout for the one JSON summary
     with _sigterm_interrupts(), contextlib.redirect_stdout(sys.stderr), \
-            ray_session(_local_cpus(config), config.address):
+            ray_session(_local_cpus(config), config.address, code,
+                        store.dir if store is not None else run_dir):
         res = config.resources
         workers = resolve_workers(config.workers, res.num_cpus, res.num_gpus)
         if store is None:  # only now: a search that cannot start leaves no run folder
             store = RunStore.create(run_dir, config.to_dict())
         if oneshot:
-            config = before_search(config, store, progress)  # trains/resumes the supernet
-            driver = Driver(config, store, progress, resume=bool(args.resume))
+            config = before_search(config, store, reporter)  # trains/resumes the supernet
+            driver = Driver(config, store, reporter, resume=bool(resume))
         driver.store = store
-        progress.line(f"nas search: {config.strategy.name} on {config.space.name} with "
+        reporter.line(f"nas search: {config.strategy.name} on {config.space.name} with "
                       f"{config.evaluator.name}, {config.trials} trials, {workers} "
                       f"worker(s) -> {store.dir}")
-        store.log(f"{'resume' if args.resume else 'start'}: {config.to_dict()}")
+        store.log(f"{'resume' if resume else 'start'}: {config.to_dict()}")
         try:
             summary = driver.run(workers)
-            extra = after_search(config, store, progress)  # one-shot: rank agreement
+            extra = after_search(config, store, reporter)  # one-shot: rank agreement
             store.log(f"finished: {summary.trials} trials, {summary.failed} failed, "
                       f"{summary.infeasible} infeasible")
         finally:

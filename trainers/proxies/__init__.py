@@ -15,6 +15,7 @@ from torch import nn
 
 from search_spaces.errors import UserError
 from search_spaces.registry import Registry
+from search_spaces.user_code import check_user_name
 
 from ._common import Batch, NotApplicable
 
@@ -62,6 +63,8 @@ def register_user_proxy(name: str, *, data_free: bool = False, citation: str = "
                         check: Callable[[nn.Module], None] | None = None):
     """Decorator registering the user's `score(model, batch, seed=0) -> float` (higher is
     better) under `name`, for ladder proxy rungs and `nas proxies`."""
+
+    check_user_name(name, "proxy")
 
     def decorator(fn: ScoreFn) -> ScoreFn:
         if not callable(fn):
