@@ -293,7 +293,7 @@ class Ladder(Evaluator):
         start = time.perf_counter()
         if hasattr(self.final, "run"):  # the user's function: a budget, halving on reports
             result = self.final.run(space, cand.genotype, rung.budget or None,
-                                    self._reporter(cand, number, rung))
+                                    self._reporter(cand, number, rung), cand.checkpoints)
         else:
             result = self.final(space, cand.genotype)
         cand.timings["evaluator_s"] += time.perf_counter() - start

@@ -66,6 +66,21 @@ class Trial:
     reports: list[tuple[int, float]] = field(default_factory=list)
     _on_report: Reporter | None = None
 
+    def save(self, model, step: int | None = None) -> Path:
+        """Save `model`'s weights as the trial's checkpoint after `step` (default: the
+        budget, else the last reported step), where `nas export` loads them from
+        (<checkpoints>/<evaluator>/<genotype key>@<step>ep.pt, as the ladder's)."""
+        import torch
+
+        if step is None:
+            step = self.budget if self.budget is not None else (
+                self.reports[-1][0] if self.reports else 0)
+        path = self.checkpoint_dir.parent / f"{self.genotype.key}@{int(step)}ep.pt"
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+        tmp.replace(path)
+        return path
+
     def build(self):
         """The candidate's torch module (seeded by `seed`), on `device`."""
         import torch
@@ -123,14 +138,16 @@ class FunctionEvaluator(Evaluator):
         return self.run(space, genotype)
 
     def run(self, space: Space, genotype: Genotype, budget: int | None = None,
-            on_report: Reporter | None = None) -> Metrics:
+            on_report: Reporter | None = None, checkpoint_dir: Path | None = None) -> Metrics:
         """Call the function on one candidate; `on_report` sees every `report` (and may
-        raise `Pruned`). Exceptions from the user's code propagate (the worker records
-        them with their traceback)."""
+        raise `Pruned`); `checkpoint_dir` (default: option checkpoint_dir, else a
+        temporary folder) holds the trial's folder. Exceptions from the user's code
+        propagate (the worker records them with their traceback)."""
         start = time.perf_counter()
         options = {k: v for k, v in self.options.items() if k != "checkpoint_dir"}
         with tempfile.TemporaryDirectory(prefix="nas-trial-") as tmp:
-            folder = Path(self.options.get("checkpoint_dir") or tmp) / genotype.key
+            root = checkpoint_dir or self.options.get("checkpoint_dir") or tmp
+            folder = Path(root) / genotype.key
             folder.mkdir(parents=True, exist_ok=True)
             seed = options.get("seed", 0)
             trial = Trial(genotype, space, options, budget, _device(), folder,

@@ -141,5 +141,25 @@ def status(args: argparse.Namespace):
               "front_size": len(pareto["front_trial_ids"]),
               "hypervolume": pareto["hypervolume"], "reference": pareto["reference"],
               "reference_fixed": pareto["reference_fixed"],
-              "objectives": pareto["objectives"]}
-    return result, lambda r: "\n".join(f"{k:>14}: {json.dumps(v)}" for k, v in r.items())
+              "objectives": pareto["objectives"], "failures": _failures(records)}
+    return result, _render_status
+
+
+FAILURES_SHOWN, TRACEBACK_LINES = 5, 12
+
+
+def _failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest failed trials: reason and the end of the traceback of the code (the
+    user's evaluator or space included) that raised."""
+    failed = [r for r in records if r["metrics"]["status"] == "failed"][-FAILURES_SHOWN:]
+    return [{"trial_id": r["trial_id"], "reason": r["metrics"]["reason"],
+             "traceback": "\n".join((r.get("traceback") or "").strip().splitlines()
+                                    [-TRACEBACK_LINES:])} for r in failed]
+
+
+def _render_status(result: dict[str, Any]) -> str:
+    lines = [f"{k:>14}: {json.dumps(v)}" for k, v in result.items() if k != "failures"]
+    for failure in result["failures"]:
+        lines.append(f"failed trial {failure['trial_id']}: {failure['reason']}")
+        lines += [f"    {line}" for line in failure["traceback"].splitlines()]
+    return "\n".join(lines)

@@ -16,8 +16,10 @@ import numpy as np
 
 from nas.pareto.constraints import Constraint, parse_constraints
 from nas.pareto.fronts import front_summary
+from nas.run.code_shipping import user_code
 from nas.run.config import SearchConfig, parse_component, parse_objectives
 from search_spaces.errors import UserError
+from search_spaces.user_code import add_import_paths
 
 from .trial_log import RunStore
 
@@ -59,6 +61,17 @@ def _field(data: Mapping[str, Any], key: str, parse: Callable[[Any], _T], defaul
         raise UserError(f"{where}: {exc}") from None
 
 
+def _find_user_code(data: Mapping[str, Any]) -> None:
+    """Put the folders of the run's own modules (a "module:Class" space, ...) on the
+    import path, as the search did, so export and the dashboard build its networks."""
+    try:
+        code = user_code(data)
+    except UserError:  # moved or deleted since: importing the module names what is missing
+        return
+    if code is not None:
+        add_import_paths(code.import_paths())
+
+
 def read_run_info(run_dir: str | Path) -> RunInfo:
     """Open `run_dir` (UserError if it is not a run folder) and read its config."""
     store = RunStore.open(run_dir)
@@ -69,6 +82,7 @@ def read_run_info(run_dir: str | Path) -> RunInfo:
     objectives = _field(data, "objectives", parse_objectives, SearchConfig.objectives, where)
     constraints = _field(data, "constraints", parse_constraints, SearchConfig.constraints,
                          where)
+    _find_user_code(data)
     return RunInfo(store.dir, str(data.get("name", store.dir.name)), space.name,
                    space.options, tuple((o.name, o.direction) for o in objectives),
                    constraints)
