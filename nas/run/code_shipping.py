@@ -6,7 +6,8 @@ whose process registered its own components, needs the user's modules in every w
 * config `code:` lists modules (`my_eval.py`) or folders (`my_pkg/`), relative to the
   config file; on a cluster they are Ray `py_modules`, imported by their names, and
   locally their parent folders go on the import path (the same names import);
-* otherwise the config's `workdir` (the config file's folder; `nas.search` with a dict:
+  `nas.search` adds the modules of the objects passed to it;
+* the config's `workdir` (default without `code:`: the config file's folder; with neither,
   the working directory) is on the import path locally and is the cluster's
   `working_dir` (also the workers' current folder there), without the big folders a
   project keeps beside its code (results/, .git/, checkpoints, the run folder itself).
@@ -33,17 +34,18 @@ class UserCode:
     """Where the user's modules are: a working folder and/or listed modules."""
 
     workdir: str | None
-    modules: tuple[str, ...]
+    modules: tuple[str, ...] = ()
 
     def import_paths(self) -> list[str]:
         """Folders to put on the import path of the driver and of local workers."""
-        parents = [str(Path(m).parent) for m in self.modules]
-        return list(dict.fromkeys(parents if self.modules else [self.workdir]))
+        folders = [self.workdir] if self.workdir else []
+        return list(dict.fromkeys(folders + [str(Path(m).parent) for m in self.modules]))
 
     def runtime_env(self, run_dir: str | Path | None = None) -> dict[str, Any]:
         """The Ray runtime_env entries that ship this code to a cluster's workers."""
-        if self.modules:
-            return {"py_modules": list(self.modules)}
+        env: dict[str, Any] = {"py_modules": list(self.modules)} if self.modules else {}
+        if not self.workdir:
+            return env
         excludes = list(WORKDIR_EXCLUDES)
         if run_dir is not None:
             try:
@@ -51,7 +53,7 @@ class UserCode:
                 excludes.append(f"/{inside.as_posix()}/")
             except ValueError:  # the run folder is elsewhere
                 pass
-        return {"working_dir": self.workdir, "excludes": excludes}
+        return {**env, "working_dir": self.workdir, "excludes": excludes}
 
 
 def _names(value: Any) -> Iterator[str]:
@@ -78,8 +80,8 @@ def user_code(config: Mapping[str, Any], registered: bool = False) -> UserCode |
         if not Path(module).exists():
             raise UserError(f"config 'code' entry {module!r} does not exist; list .py files "
                             "or folders, relative to the config file")
-    workdir = config.get("workdir") or os.getcwd()
-    if not modules and not Path(workdir).is_dir():
+    workdir = config.get("workdir") or (None if modules else os.getcwd())
+    if workdir is not None and not Path(workdir).is_dir():
         raise UserError(f"config 'workdir' {workdir!r} is not a folder (the folder of your "
                         "modules; default: the config file's)")
-    return UserCode(str(workdir), modules)
+    return UserCode(workdir, modules)

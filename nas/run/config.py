@@ -64,7 +64,8 @@ class SearchConfig:
     trial_timeout_s: float | None = None
     #: the user's modules/folders shipped to workers as Ray py_modules (nas.run.code_shipping)
     code: tuple[str, ...] = ()
-    #: folder of the user's modules when `code` is empty (default: the config file's folder)
+    #: folder of the user's modules, shipped as Ray working_dir (default, when `code` is not
+    #: given: the config file's folder)
     workdir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,8 +157,10 @@ def _relative_to(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
         data["code"] = [str((folder / c).resolve()) if isinstance(c, str) else c
                         for c in entries]
     workdir = data.get("workdir")
-    data["workdir"] = str((folder / workdir).resolve() if isinstance(workdir, str)
-                          else folder.resolve())
+    if isinstance(workdir, str):
+        data["workdir"] = str((folder / workdir).resolve())
+    elif "code" not in data:  # the user's modules sit next to the config file
+        data["workdir"] = str(folder.resolve())
     return data
 
 

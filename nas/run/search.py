@@ -7,7 +7,7 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Iterator, Mapping, Sequence, Union
 
 from nas.oneshot import after_search, before_search
 from nas.store.trial_log import RunStore
@@ -112,10 +112,11 @@ def _local_cpus(config: SearchConfig) -> int | None:
 
 def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False,
                out: str | None = None, quiet: bool = False, progress: str = "text",
-               overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               overrides: Mapping[str, Any] | None = None,
+               extra_code: Sequence[str] = ()) -> dict[str, Any]:
     """Run or resume a search; returns the JSON summary. `source`: a config file, mapping
     or SearchConfig (None when `resume` names the run folder); `overrides`: SearchConfig
-    fields (the CLI's flags)."""
+    fields (the CLI's flags); `extra_code`: modules added to config `code`."""
     overrides = dict(overrides or {})
     store = None
     if resume:
@@ -124,6 +125,9 @@ def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False
         raise UserError("nas search needs --config FILE (e.g. configs/quickstart.yaml)")
     else:
         config = as_config(source, overrides)
+    if extra_code:
+        config = dataclasses.replace(config, code=tuple(dict.fromkeys([*config.code,
+                                                                       *extra_code])))
     code = user_code(config.to_dict(), registered=bool(user_registrations()))
     if code is not None:  # the driver builds the user's components too
         add_import_paths(code.import_paths())
