@@ -55,14 +55,19 @@ def _stop(proc):
     kill_session(proc.pid)
 
 
-@pytest.mark.slow
-def test_search_runs_trials_on_both_nodes(tmp_path):
-    from nas.run.ray_runtime import _check_reachable
-
+def token_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a token-authenticated cluster's nodes and clients."""
     token = tmp_path / "token"
     token.write_text(secrets.token_hex(32))
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
-           "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+            "PYTHONPATH": str(ROOT)}
+
+
+def start_two_nodes(env: dict[str, str]) -> tuple[str, list[subprocess.Popen]]:
+    """A head and a second node (resource "node2"), 1 CPU each; returns (address, nodes):
+    stop the nodes with `_stop`, the last first, even when this raises."""
+    from nas.run.ray_runtime import _check_reachable
+
     port = free_port()
     address = f"127.0.0.1:{port}"
     nodes = [_node(env, "--head", "--port", str(port), "--include-dashboard=false")]
@@ -78,6 +83,18 @@ def test_search_runs_trials_on_both_nodes(tmp_path):
         nodes.append(_node(env, "--address", address, "--resources", '{"node2": 1}'))
         subprocess.run([sys.executable, "-c", WAIT_FOR_NODES, address], env=env, check=True,
                        timeout=180)
+    except BaseException:
+        for proc in reversed(nodes):
+            _stop(proc)
+        raise
+    return address, nodes
+
+
+@pytest.mark.slow
+def test_search_runs_trials_on_both_nodes(tmp_path):
+    env = token_env(tmp_path)
+    address, nodes = start_two_nodes(env)
+    try:
         (tmp_path / "c.yaml").write_text(CONFIG)
         done = subprocess.run([sys.executable, "-m", "nas.cli", "search", "--config",
                                str(tmp_path / "c.yaml"), "--address", address, "--out",
