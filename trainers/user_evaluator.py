@@ -65,6 +65,7 @@ class Trial:
     seed: int = 0
     reports: list[tuple[int, float]] = field(default_factory=list)
     _on_report: Reporter | None = None
+    _built: Any = None  # the network the search counted params and MACs on, unused yet
 
     def save(self, model, step: int | None = None) -> Path:
         """Save `model`'s weights as the trial's checkpoint after `step` (default: the
@@ -82,11 +83,15 @@ class Trial:
         return path
 
     def build(self):
-        """The candidate's torch module (seeded by `seed`), on `device`."""
+        """The candidate's torch module (initialised with torch.manual_seed(seed)), on
+        `device`; a new one on each call."""
         import torch
 
-        torch.manual_seed(self.seed)
-        return self.space.build(self.genotype).to(self.device)
+        model, self._built = self._built, None
+        if model is None:
+            torch.manual_seed(self.seed)
+            model = self.space.build(self.genotype)
+        return model.to(self.device)
 
     def report(self, value: float, step: int) -> None:
         """An intermediate value (e.g. validation accuracy after `step` epochs); raises
@@ -103,6 +108,13 @@ def _device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _seeded_build(space: Space, genotype: Genotype, seed: int):
+    import torch
+
+    torch.manual_seed(seed)
+    return space.build(genotype)
 
 
 def _number(value: Any) -> float | None:
@@ -150,24 +162,29 @@ class FunctionEvaluator(Evaluator):
             folder = Path(root) / genotype.key
             folder.mkdir(parents=True, exist_ok=True)
             seed = options.get("seed", 0)
-            trial = Trial(genotype, space, options, budget, _device(), folder,
-                          seed if isinstance(seed, int) else 0, _on_report=on_report)
+            seed = seed if isinstance(seed, int) else 0
+            built = _seeded_build(space, genotype, seed)  # counted, then the first build()
+            cost = self.cost(space, genotype, built)
+            trial = Trial(genotype, space, options, budget, _device(), folder, seed,
+                          _on_report=on_report, _built=built)
             try:
                 returned = self.fn(trial)
             except Pruned as stop:
                 step = trial.reports[-1][0] if trial.reports else None
                 return Metrics(status=PRUNED, reason=str(stop),
                                fidelity=float(step) if step is not None else None,
-                               cost=self.cost(space, genotype),
+                               cost=cost,
                                timings={"total_s": time.perf_counter() - start})
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start  # the user's function
         fidelity = budget if budget is not None else (trial.reports[-1][0] if trial.reports
                                                       else None)
         fidelity = float(fidelity) if fidelity is not None else None
-        return self._metrics(returned, space, genotype, fidelity, seconds)
+        metrics = self._metrics(returned, cost, fidelity, seconds)
+        return Metrics.from_dict({**metrics.to_dict(), "timings": {
+            **metrics.timings, "total_s": time.perf_counter() - start}})
 
-    def _metrics(self, returned: Any, space: Space, genotype: Genotype,
-                 fidelity: float | None, seconds: float) -> Metrics:
+    def _metrics(self, returned: Any, counted: dict[str, float], fidelity: float | None,
+                 seconds: float) -> Metrics:
         """The function's return value as Metrics, params and MACs added when absent."""
         if isinstance(returned, Metrics):
             values = {**returned.cost, **returned.objectives}
@@ -183,9 +200,7 @@ class FunctionEvaluator(Evaluator):
             return Metrics.failed(f"evaluator {self.name!r} returned a non-number for "
                                   f"{bad[0]!r} ({values[bad[0]]!r}); metric values must be "
                                   "numbers", total_s=seconds)
-        cost = {k: v for k, v in numbers_.items() if k in COST_KEYS}
-        if "params" not in cost or "macs" not in cost:
-            cost = {**self.cost(space, genotype), **cost}
+        cost = {**counted, **{k: v for k, v in numbers_.items() if k in COST_KEYS}}
         timings = {"evaluate_s": seconds}
         if isinstance(returned, Metrics):
             timings = {**returned.timings, **timings}
