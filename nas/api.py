@@ -10,7 +10,6 @@ again.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -98,13 +97,14 @@ def search(config: Any = None, *, resume: bool | str | Path = False, out: str | 
     a function of one trial (evaluator), a Space subclass, a Strategy class.
     `resume`: True (the config's run folder) or a run folder.
     """
+    from nas.run.code_shipping import module_path
     from nas.run.search import run_search
 
     components = {key: _component(key, overrides[key]) for key in _COMPONENTS
                   if key in overrides}
     objects = [v.get("name") if isinstance(v, dict) else v for v in
                (overrides[k] for k in components)]
-    modules = [m for m in map(_module_path, objects) if m is not None]
+    modules = [m for m in map(module_path, objects) if m is not None]
     summary = run_search(config, resume=resume, out=out, quiet=quiet, progress=progress,
                          overrides={**overrides, **components}, extra_code=modules)
     run = Run(summary["run_dir"])
@@ -113,22 +113,6 @@ def search(config: Any = None, *, resume: bool | str | Path = False, out: str | 
 
 
 _COMPONENTS = ("space", "strategy", "evaluator")
-_OURS = ("nas", "search_spaces", "trainers")
-
-
-def _module_path(obj: Any) -> str | None:
-    """The file (module) or folder (package) to ship for the user's object `obj`: None for
-    names, objects of __main__ (Ray sends those by value) and installed packages."""
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
-    if module is None or isinstance(obj, (str, dict)) or module.__name__ == "__main__":
-        return None
-    top = sys.modules.get(module.__name__.split(".")[0])
-    file = getattr(top, "__file__", None)
-    if not file or top.__name__ in _OURS:
-        return None
-    path = Path(file).parent if Path(file).name == "__init__.py" else Path(file)
-    installed = {"site-packages", "dist-packages"} & set(path.parts)
-    return None if installed else str(path.resolve())
 
 
 def _component(key: str, value: Any) -> Any:

@@ -107,8 +107,12 @@ def ray_session(num_cpus: int | None, address: str | None = None, code=None,
             with _deadline(CONNECT_TIMEOUT_S, address):
                 ray.init(address=address, runtime_env=env, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UserError(f"cannot connect to Ray at {address!r}: "
-                            f"{str(exc).strip().splitlines()[0]}") from None
+            first = str(exc).strip().splitlines()[0]
+            if code is not None and "size" in first.lower():
+                raise UserError(f"your code is too big to ship to the cluster ({first}); "
+                                "list just your modules under config 'code:' or move "
+                                "data out of the config's folder") from None
+            raise UserError(f"cannot connect to Ray at {address!r}: {first}") from None
     else:  # "local": a new cluster even if RAY_ADDRESS names another one
         ray.init(address="local", num_cpus=num_cpus, object_store_memory=80 * 1024**2,
                  **kwargs)

@@ -110,6 +110,12 @@ def _local_cpus(config: SearchConfig) -> int | None:
     return max(1, math.ceil(config.workers * config.resources.num_cpus))
 
 
+def _registered_objects() -> list[Any]:
+    """The user's objects registered in this process (a proxy's score function)."""
+    return [getattr(entry, "score", entry) for entries in user_registrations().values()
+            for entry in entries.values()]
+
+
 def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False,
                out: str | None = None, quiet: bool = False, progress: str = "text",
                overrides: Mapping[str, Any] | None = None,
@@ -128,7 +134,7 @@ def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False
     if extra_code:
         config = dataclasses.replace(config, code=tuple(dict.fromkeys([*config.code,
                                                                        *extra_code])))
-    code = user_code(config.to_dict(), registered=bool(user_registrations()))
+    code = user_code(config.to_dict(), _registered_objects())
     if code is not None:  # the driver builds the user's components too
         add_import_paths(code.import_paths())
     reporter = Progress(config.trials, quiet=quiet, fmt=progress or "text")
