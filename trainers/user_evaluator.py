@@ -175,7 +175,7 @@ class FunctionEvaluator(Evaluator):
                                fidelity=float(step) if step is not None else None,
                                cost=cost,
                                timings={"total_s": time.perf_counter() - start})
-        seconds = time.perf_counter() - start  # the user's function
+        seconds = time.perf_counter() - start  # build, count, the user's function
         fidelity = budget if budget is not None else (trial.reports[-1][0] if trial.reports
                                                       else None)
         fidelity = float(fidelity) if fidelity is not None else None
