@@ -64,6 +64,12 @@ class Registry(Generic[T]):
         """Whether `name` was registered by the user's code (`register_user`)."""
         return name in self._user
 
+    def clear_user(self) -> None:
+        """Forget every entry the user's code registered (a fresh start: tests, notebooks)."""
+        for name in self._user:
+            del self._items[name]
+        self._user.clear()
+
     def user_entries(self) -> dict[str, T]:
         """The entries the user's code registered (what a worker process must be sent)."""
         return {name: self._items[name] for name in sorted(self._user)}

@@ -22,6 +22,20 @@ def tiny_nb201():
     return get_space("nb201", channels=8, cells=1, input_size=(1, 8, 8))
 
 
+@pytest.fixture(autouse=True)
+def _forget_user_registrations():
+    """What a test's user code registered (nas.register_*, objects given to nas.search)
+    does not leak into the registries other tests iterate."""
+    yield
+    from nas.strategies.base import STRATEGIES
+    from search_spaces.space import SPACES
+    from trainers.evaluators import EVALUATORS
+    from trainers.proxies import PROXIES
+
+    for registry in (SPACES, EVALUATORS, PROXIES, STRATEGIES):
+        registry.clear_user()
+
+
 def pytest_configure(config):
     import torch
 
