@@ -15,7 +15,7 @@ from search_spaces.genotype import Genotype
 
 from .tables import format_table
 
-__all__ = ["spaces_list", "spaces_describe", "search", "status"]
+__all__ = ["spaces_list", "spaces_describe", "search", "status", "repair"]
 
 
 def spaces_list(args: argparse.Namespace):
@@ -140,3 +140,12 @@ def status(args: argparse.Namespace):
               "reference_fixed": pareto["reference_fixed"],
               "objectives": pareto["objectives"]}
     return result, lambda r: "\n".join(f"{k:>14}: {json.dumps(v)}" for k, v in r.items())
+
+
+def repair(args: argparse.Namespace):
+    from nas.run.repair import repair_run
+
+    return repair_run(args.run_dir), lambda r: (
+        f"kept {r['kept']} of {r['records']} records ({len(r['duplicated_ids'])} trial ids "
+        f"were recorded twice); rebuilt {', '.join(r['rebuilt'])}; the original log and "
+        f"derived files are in {r['originals']}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nas.oneshot import after_search, before_search
+from nas.store.lock import run_lock
 from nas.store.trial_log import RunStore
 from nas.strategies.oneshot import ONESHOT
 from search_spaces.errors import UserError
@@ -96,10 +97,17 @@ def _local_cpus(config: SearchConfig) -> int | None:
 
 
 def run_search(args: argparse.Namespace) -> dict[str, Any]:
-    """Run or resume a search; returns the JSON summary."""
+    """Run or resume a search; returns the JSON summary. The run folder's writer lock is
+    held throughout (taken before the folder is read), so a second writer exits 2 at once."""
+    with contextlib.ExitStack() as held:
+        return _run_search(args, held)
+
+
+def _run_search(args: argparse.Namespace, held: contextlib.ExitStack) -> dict[str, Any]:
     store = None
     if args.resume:
         store, config = _resume_target(args)
+        held.enter_context(run_lock(store.dir, "search --resume"))
     elif not args.config:
         raise UserError("nas search needs --config FILE (e.g. configs/quickstart.yaml)")
     else:
@@ -118,6 +126,8 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
         res = config.resources
         workers = resolve_workers(config.workers, res.num_cpus, res.num_gpus)
         if store is None:  # only now: a search that cannot start leaves no run folder
+            run_dir.mkdir(parents=True, exist_ok=True)
+            held.enter_context(run_lock(run_dir, "search"))
             store = RunStore.create(run_dir, config.to_dict())
         if oneshot:
             config = before_search(config, store, progress)  # trains/resumes the supernet
