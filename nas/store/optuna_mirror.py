@@ -121,9 +121,9 @@ def _frozen(record: Mapping[str, Any], objectives: Sequence[Objective],
 
 
 def _mirrored_ids(path: Path, study_name: str, objectives: Sequence[Objective]
-                  ) -> list[Any] | None:
-    """Trial ids held by the study in `path` (created when missing), or None when the
-    file is not a readable study of these objectives."""
+                  ) -> list[tuple[Any, Any]] | None:
+    """(trial id, genotype key) of each trial of the study in `path` (created when
+    missing), or None when the file is not a readable study of these objectives."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         with warnings.catch_warnings():
@@ -135,7 +135,8 @@ def _mirrored_ids(path: Path, study_name: str, objectives: Sequence[Objective]
                 return None
             if len(objectives) > 1:
                 study.set_metric_names([o.name for o in objectives])
-            ids = [t.user_attrs.get("trial_id") for t in study.get_trials(deepcopy=False)]
+            ids = [(t.user_attrs.get("trial_id"), t.user_attrs.get("key"))
+                   for t in study.get_trials(deepcopy=False)]
             del study  # release its connections before writing directly
     except Exception as exc:  # sqlite, SQLAlchemy and Optuna each raise their own
         _raise_if_unwritable(exc, path)
@@ -155,7 +156,7 @@ def _checked_count(path: Path, study_name: str, records: Sequence[Mapping[str, A
     """How many of `records` study.db holds; a study.db that is unreadable or disagrees
     with the log (not a prefix of it) is moved aside to study.db.bad and rebuilt."""
     ids = _mirrored_ids(path, study_name, objectives)
-    if ids is not None and ids == [r["trial_id"] for r in records[:len(ids)]]:
+    if ids is not None and ids == [(r["trial_id"], r["key"]) for r in records[:len(ids)]]:
         return len(ids)
     os.replace(path, path.with_name("study.db.bad"))
     for extra in ("-journal", "-wal", "-shm"):

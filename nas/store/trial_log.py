@@ -81,6 +81,12 @@ def _lines(records: Iterable[Mapping[str, Any]]) -> bytes:
                    for r in records).encode()
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def rewrite_trials(run_dir: Path, records: Iterable[Mapping[str, Any]]) -> None:
     """Replace the trial log atomically (`nas repair`; never during a search)."""
     _atomic_write(Path(run_dir) / TRIALS, _lines(records).decode())
@@ -159,9 +165,7 @@ class RunStore:
                 self._trials = os.open(path, os.O_WRONLY | os.O_APPEND)
             size = os.fstat(self._trials).st_size
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self._trials, view):]
+                _write_all(self._trials, data)
                 os.fsync(self._trials)
             except OSError:  # e.g. disk full: cut what was written, so no line is torn
                 with contextlib.suppress(OSError):
@@ -224,8 +228,9 @@ class RunStore:
         except (json.JSONDecodeError, UnicodeDecodeError):
             state = None
         if not isinstance(state, dict):
-            raise UserError(f"{path} is corrupted; refusing to resume "
-                            "(nothing was overwritten)")
+            raise UserError(f"{path} is corrupted; refusing to resume (nothing was "
+                            f"overwritten; `nas repair {self.dir}` sets it aside, and the log "
+                            "replays)")
         return state
 
     # ----- derived views ------------------------------------------------------------
