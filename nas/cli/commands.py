@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from nas.store.yaml_input import load_yaml
 from search_spaces import get_space, list_spaces
 from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
@@ -49,7 +49,7 @@ def _space_options(args: argparse.Namespace) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"--option {item!r} must be KEY=VALUE")
-        options[key] = yaml.safe_load(value)
+        options[key] = load_yaml(value, f"--option {item!r}")
     if args.input_size:
         try:
             size = tuple(int(v) for v in args.input_size.split(","))

@@ -83,8 +83,15 @@ def _repair(sub) -> None:
     p.set_defaults(func=commands.repair)
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line naming the problem and --help (exit 2), like UserError."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nas", description=__doc__.splitlines()[0])
+    parser = _OneLineErrors(prog="nas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True,
                                 metavar="COMMAND")
     for add in (_spaces, _search, _status, _repair):

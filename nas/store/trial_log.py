@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import yaml
 
+from nas.store.yaml_input import load_yaml
 from search_spaces.errors import UserError
 
 __all__ = ["RunStore", "TRIALS", "STATE", "DERIVED", "flat_record", "duplicated_ids",
@@ -117,6 +118,9 @@ class RunStore:
     def ensure_new(run_dir: str | Path) -> None:
         """Refuse a folder that already holds a run (before any work starts)."""
         run_dir = Path(run_dir)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UserError(f"run folder {str(run_dir)!r} is a file, not a folder; choose "
+                            "another --out")
         if (run_dir / TRIALS).exists() or (run_dir / STATE).exists():
             raise UserError(f"run folder {str(run_dir)!r} already holds a run; pass --resume "
                             "to continue it or choose another --out/name")
@@ -134,6 +138,9 @@ class RunStore:
     @classmethod
     def open(cls, run_dir: str | Path) -> "RunStore":
         store = cls(run_dir)
+        if store.dir.exists() and not store.dir.is_dir():
+            raise UserError(f"{str(store.dir)!r} is a file, not a run folder; pass the folder "
+                            "that `nas search` printed (e.g. results/<name>)")
         if not store.dir.is_dir():
             raise UserError(f"run folder {str(store.dir)!r} does not exist; "
                             "pass the folder that `nas search` printed (e.g. results/<name>)")
@@ -144,8 +151,8 @@ class RunStore:
 
     def config(self) -> dict[str, Any]:
         try:
-            data = yaml.safe_load((self.dir / CONFIG).read_text())
-        except yaml.YAMLError as exc:
+            data = load_yaml((self.dir / CONFIG).read_text(), str(self.dir / CONFIG))
+        except UserError as exc:
             raise UserError(f"{self.dir / CONFIG} is corrupted: {exc}") from None
         if not isinstance(data, dict):
             raise UserError(f"{self.dir / CONFIG} is corrupted: not a mapping")
