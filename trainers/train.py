@@ -152,7 +152,14 @@ class _Run:
                 "config": {k: asdict(self.config)[k] for k in _RESUME_FIELDS}}
 
     def load(self, path: Path) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated, garbage or unsafe pickle
+            state = type(exc).__name__
+        if not isinstance(state, dict) or not {"config", "schedule_steps"} <= set(state):
+            reason = state if isinstance(state, str) else "not a training checkpoint"
+            raise UserError(f"checkpoint {str(path)!r} is unreadable ({reason}); delete it to "
+                            "train this trial from the start")
         mine = self.state_dict()
         differ = [k for k in _RESUME_FIELDS if state["config"].get(k) != mine["config"][k]]
         if state["schedule_steps"] != self.sched.T_max:

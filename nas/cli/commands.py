@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from nas.store.yaml_input import load_yaml
 from search_spaces import get_space, list_spaces
 from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 
 from .tables import format_table
 
-__all__ = ["spaces_list", "spaces_describe", "search", "status"]
+__all__ = ["spaces_list", "spaces_describe", "search", "status", "repair"]
 
 
 def spaces_list(args: argparse.Namespace):
@@ -49,7 +49,7 @@ def _space_options(args: argparse.Namespace) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"--option {item!r} must be KEY=VALUE")
-        options[key] = yaml.safe_load(value)
+        options[key] = load_yaml(value, f"--option {item!r}")
     if args.input_size:
         try:
             size = tuple(int(v) for v in args.input_size.split(","))
@@ -163,3 +163,12 @@ def _render_status(result: dict[str, Any]) -> str:
         lines.append(f"failed trial {failure['trial_id']}: {failure['reason']}")
         lines += [f"    {line}" for line in failure["traceback"].splitlines()]
     return "\n".join(lines)
+
+
+def repair(args: argparse.Namespace):
+    from nas.run.repair import repair_run
+
+    return repair_run(args.run_dir), lambda r: (
+        f"kept {r['kept']} of {r['records']} records ({len(r['duplicated_ids'])} trial ids "
+        f"were recorded twice); rebuilt {', '.join(r['rebuilt'])}; the original log and "
+        f"derived files are in {r['originals']}")

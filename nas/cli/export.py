@@ -33,7 +33,16 @@ def add_export_parser(sub) -> None:
 
 
 def add_dashboard_parser(sub) -> None:
-    p = sub.add_parser("dashboard", help="read-only web dashboard of a run (live while it runs)")
+    p = sub.add_parser(
+        "dashboard", help="read-only web dashboard of a run (live while it runs)",
+        description="Serve a read-only web dashboard of a run folder (live while it runs). "
+                    "Every page and API route only reads the run folder, except the export "
+                    "button: it runs `nas export RUN_DIR --trial ID --format FORMAT [--fuse]` "
+                    "for the selected trial, which writes RUN_DIR/exports/trial_<ID>/<FORMAT>"
+                    "[-fused]/ (arch.json, manifest.json, and state_dict.pt + load_model.py, "
+                    "model.ts.pt or model.onnx for pytorch, torchscript, onnx); the request "
+                    "cannot choose another path. No authentication: it binds 127.0.0.1 "
+                    "unless --host says otherwise.")
     p.add_argument("run_dir", help="a run folder, e.g. results/quickstart")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")

@@ -75,11 +75,26 @@ def _status(sub) -> None:
     p.set_defaults(func=commands.status)
 
 
+def _repair(sub) -> None:
+    p = sub.add_parser("repair", help="keep the first record of each trial id, rebuild "
+                                      "trials.parquet, study.db and pareto.json from the log")
+    p.add_argument("run_dir", help="a run folder, e.g. results/quickstart")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=commands.repair)
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line naming the problem and --help (exit 2), like UserError."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nas", description=__doc__.splitlines()[0])
+    parser = _OneLineErrors(prog="nas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True,
                                 metavar="COMMAND")
-    for add in (_spaces, _search, _status):
+    for add in (_spaces, _search, _status, _repair):
         add(sub)
     cli_export.add_export_parser(sub)
     cli_export.add_dashboard_parser(sub)

@@ -17,7 +17,7 @@ from search_spaces.errors import UserError
 
 from .app import create_app
 
-__all__ = ["serve", "make_dashboard_server", "bind_socket"]
+__all__ = ["serve", "make_dashboard_server", "bind_socket", "exposure_warning"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -45,6 +45,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def exposure_warning(host: str) -> str | None:
+    """The warning printed when the dashboard is reachable from other machines."""
+    if host in _LOOPBACK:
+        return None
+    return (f"nas dashboard: warning: listening on {host} WITHOUT authentication: anyone who "
+            "can reach it sees the run and can press its export button (writes only under "
+            "RUN/exports/); use the default 127.0.0.1 and an SSH tunnel unless that is "
+            "intended")
+
+
 def make_dashboard_server(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8050,
                           poll_ms: int = 2000) -> BaseWSGIServer:
     """A threaded werkzeug server for the run's dashboard, bound but not yet serving."""
@@ -64,9 +74,9 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8050) -> Non
     url_host = f"[{host}]" if ":" in host else host
     print(f"nas dashboard: {run_dir} at http://{url_host}:{server.port}/ (Ctrl-C to stop)",
           file=sys.stderr, flush=True)
-    if host not in _LOOPBACK:
-        print(f"nas dashboard: warning: listening on {host}, reachable from other machines; "
-              "the page is read-only except its export button", file=sys.stderr)
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from nas.pareto.constraints import Constraint, as_number, parse_constraints
 from nas.strategies.base import Objective
+from nas.store.yaml_input import load_yaml
 from search_spaces.errors import UserError, unknown_choice
+
+from .ray_runtime import check_address
 
 __all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict",
            "parse_component", "parse_objectives", "apply_overrides"]
@@ -164,10 +166,22 @@ def _relative_to(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _check_name(name: str) -> None:
+    """The run's folder name under `out` and its Optuna study name: one path part."""
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise UserError(f"config key 'name' must be a folder name (no '/', '\\' or NUL, not "
+                        f"empty, '.' or '..'), got {name!r}")
+
+
 def _check(config: SearchConfig) -> None:
+    _check_name(config.name)
     for key in ("trials",):
         if getattr(config, key) < 1:
             raise UserError(f"config key {key!r} must be at least 1, got {getattr(config, key)}")
+    if not 0 <= config.seed < 2 ** 63:
+        raise UserError(f"config key 'seed' must be between 0 and 2**63 - 1, got {config.seed}")
+    if config.address is not None:
+        check_address(config.address)
     if isinstance(config.workers, str) and config.workers != "auto":
         raise UserError(f"config key 'workers' must be int or 'auto', got {config.workers!r}")
     if isinstance(config.workers, int) and config.workers < 1:
@@ -175,8 +189,8 @@ def _check(config: SearchConfig) -> None:
                         f"{config.workers}")
     if config.max_retries < 0:
         raise UserError(f"config key 'max_retries' must be >= 0, got {config.max_retries}")
-    if config.trial_timeout_s is not None and config.trial_timeout_s <= 0:
-        raise UserError(f"config key 'trial_timeout_s' must be above 0, got "
+    if config.trial_timeout_s is not None and not 0 < config.trial_timeout_s < math.inf:
+        raise UserError(f"config key 'trial_timeout_s' must be a finite number above 0, got "
                         f"{config.trial_timeout_s}")
 
 
@@ -217,13 +231,14 @@ def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
 def load_config(path: str | Path, **overrides: Any) -> SearchConfig:
     """Read a YAML config file and apply CLI overrides (None values are ignored)."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"config file {str(path)!r} is a folder; pass a YAML file such as "
+                        "configs/quickstart.yaml")
     if not path.is_file():
         raise UserError(f"config file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"config file {str(path)!r} is not valid YAML: "
-                        f"{str(exc).splitlines()[0]}") from None
+    data = load_yaml(path.read_text(), f"config file {str(path)!r}")
+    if data is None:
+        raise UserError(f"config file {str(path)!r} is empty; see configs/quickstart.yaml")
     if not isinstance(data, Mapping):
         raise UserError(f"config file {str(path)!r} must hold a mapping of keys to values")
     return config_from_dict(apply_overrides(_relative_to(path.parent, dict(data)), overrides))

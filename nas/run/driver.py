@@ -13,6 +13,7 @@ replay exactly, whereas a snapshot of the half-updated strategy would not.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -21,6 +22,7 @@ from nas.pareto.constraints import apply_constraints, violations
 from nas.store.results import ResultsView
 from nas.store.trial_log import RunStore
 from nas.strategies import make_strategy
+from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
@@ -161,16 +163,28 @@ class Driver:
                            f"{self.store.dir}`")
             raise
         finally:
-            if self._consistent:
-                self._snapshot()
-            else:
-                self.store.log("no snapshot: interrupted mid-update; the last snapshot and "
-                               "the trial log resume exactly")
-            self.view.flush(self.store, self.config.name)
+            self._close(failing=sys.exc_info()[1] is not None)
         counts = self.view.counts
         return SearchSummary(str(self.store.dir), self.view.n_finished, self.view.n_failed,
                              time.monotonic() - start, counts["infeasible"], counts["cached"],
                              workers, self.view.pareto(), counts["pruned"])
+
+    def _close(self, failing: bool) -> None:
+        """Snapshot and flush the derived files, unless interrupted mid-update: then the
+        view may hold records that never reached the log, and the last snapshot plus the
+        log resume exactly. While an error propagates, a second one (the same full disk)
+        is logged, not raised over it."""
+        if not self._consistent:
+            self.store.log("no snapshot: interrupted mid-update; the last snapshot and "
+                           "the trial log resume exactly")
+            return
+        try:
+            self._snapshot()
+            self.view.flush(self.store, self.config.name)
+        except (OSError, UserError) as exc:
+            if not failing:
+                raise
+            self.store.log(f"derived files not written: {exc}")
 
     def _fill(self, runner: RayTrials, workers: int) -> None:
         """Ask and submit until `workers` trials run or the trial budget is spent."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Iterator
 
 from search_spaces.errors import UserError
 
-__all__ = ["ray_session", "resolve_workers", "cluster_slots", "PROJECT_ROOT",
+__all__ = ["ray_session", "resolve_workers", "cluster_slots", "check_address", "PROJECT_ROOT",
            "CONNECT_TIMEOUT_S"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,16 +32,28 @@ _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x
 _H2_SETTINGS = 0x4
 
 
+_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+
+
+def check_address(address: str) -> tuple[str, int] | None:
+    """(host, port) of `--address` HOST:PORT or ray://HOST:PORT, None for auto; UserError
+    for anything else (checked with the config, before anything starts)."""
+    if address == "auto":
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--address {address!r} must be auto, HOST:PORT or ray://HOST:PORT "
+                        "(port 1-65535)")
+    return host.strip("[]"), int(port)
+
+
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
     """Fail fast (not hang) when HOST:PORT does not answer, or answers but is not a gRPC
     server (Ray's GCS and Ray Client ports are gRPC: they answer the HTTP/2 preface with
     a SETTINGS frame; without this check `ray.init` retries for minutes)."""
-    target = address.removeprefix("ray://")
-    if address == "auto":
+    if check_address(address) is None:
         return
-    host, _, port = target.rpartition(":")
-    if not host or not port.isdigit():
-        raise UserError(f"--address {address!r} must be auto, HOST:PORT or ray://HOST:PORT")
+    host, port = check_address(address)
     try:
         with socket.create_connection((host, int(port)), timeout=timeout) as conn:
             conn.sendall(_H2_PREFACE)

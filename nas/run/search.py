@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, Union
 
 from nas.oneshot import after_search, before_search
+from nas.store.lock import run_lock
 from nas.store.trial_log import RunStore
 from nas.strategies.oneshot import ONESHOT
 from search_spaces.errors import UserError
@@ -122,11 +123,24 @@ def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False
                extra_code: Sequence[str] = ()) -> dict[str, Any]:
     """Run or resume a search; returns the JSON summary. `source`: a config file, mapping
     or SearchConfig (None when `resume` names the run folder); `overrides`: SearchConfig
-    fields (the CLI's flags); `extra_code`: modules added to config `code`."""
+    fields (the CLI's flags); `extra_code`: modules added to config `code`. The run
+    folder's writer lock is held throughout (taken before the folder is read), so a second
+    writer exits 2 at once."""
+    with contextlib.ExitStack() as held:
+        return _run_search(source, held, resume=resume, out=out, quiet=quiet,
+                           progress=progress, overrides=overrides,
+                           extra_code=extra_code)
+
+
+def _run_search(source: ConfigSource | None, held: contextlib.ExitStack, *,
+                resume: bool | str | Path, out: str | None, quiet: bool, progress: str,
+                overrides: Mapping[str, Any] | None,
+                extra_code: Sequence[str]) -> dict[str, Any]:
     overrides = dict(overrides or {})
     store = None
     if resume:
         store, config = _resume_target(source, resume, out, overrides)
+        held.enter_context(run_lock(store.dir, "search --resume"))
     elif source is None:
         raise UserError("nas search needs --config FILE (e.g. configs/quickstart.yaml)")
     else:
@@ -151,6 +165,8 @@ def run_search(source: ConfigSource | None, *, resume: bool | str | Path = False
         res = config.resources
         workers = resolve_workers(config.workers, res.num_cpus, res.num_gpus)
         if store is None:  # only now: a search that cannot start leaves no run folder
+            run_dir.mkdir(parents=True, exist_ok=True)
+            held.enter_context(run_lock(run_dir, "search"))
             store = RunStore.create(run_dir, config.to_dict())
         if oneshot:
             config = before_search(config, store, reporter)  # trains/resumes the supernet

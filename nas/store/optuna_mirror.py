@@ -10,9 +10,11 @@ attributes), so optuna-dashboard shows them as infeasible; failed trials are FAI
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
+import os
 import sqlite3
 import warnings
 from pathlib import Path
@@ -20,7 +22,9 @@ from typing import Any, Mapping, Sequence
 
 import optuna
 
+from nas.store.trial_log import write_failed
 from nas.strategies.base import Objective
+from search_spaces.errors import UserError
 from search_spaces.space import Space
 from trainers.metrics import COMPLETE, INFEASIBLE, PRUNED
 
@@ -116,25 +120,69 @@ def _frozen(record: Mapping[str, Any], objectives: Sequence[Objective],
                                      user_attrs=user, system_attrs=system)
 
 
-def mirror_to_optuna(run_dir: Path, study_name: str, records: Sequence[Mapping[str, Any]],
-                     objectives: Sequence[Objective], space: Space,
-                     done: int | None = None) -> int:
-    """Append the records not yet in `study.db` (`done` of them are, when known);
-    returns how many records the study now holds."""
-    path = Path(run_dir).resolve() / "study.db"
-    if done is None:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+def _mirrored_ids(path: Path, study_name: str, objectives: Sequence[Objective]
+                  ) -> list[tuple[Any, Any]] | None:
+    """(trial id, genotype key) of each trial of the study in `path` (created when
+    missing), or None when the file is not a readable study of these objectives."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             study = optuna.create_study(storage=f"sqlite:///{path}", study_name=study_name,
                                         directions=[o.direction for o in objectives],
                                         load_if_exists=True)
+            if [d.name.lower() for d in study.directions] != [o.direction for o in objectives]:
+                return None
             if len(objectives) > 1:
                 study.set_metric_names([o.name for o in objectives])
-            done = len(study.get_trials(deepcopy=False))
+            ids = [(t.user_attrs.get("trial_id"), t.user_attrs.get("key"))
+                   for t in study.get_trials(deepcopy=False)]
             del study  # release its connections before writing directly
+    except Exception as exc:  # sqlite, SQLAlchemy and Optuna each raise their own
+        _raise_if_unwritable(exc, path)
+        return None  # not a study we can read: rebuilt
+    return ids
+
+
+def _raise_if_unwritable(exc: Exception, path: Path) -> None:
+    """A full disk or read-only folder is not a bad study.db: stop with the reason."""
+    text = str(exc)
+    if any(s in text for s in ("disk is full", "readonly", "unable to open")):
+        raise write_failed(path, text.splitlines()[0][:120]) from None
+
+
+def _checked_count(path: Path, study_name: str, records: Sequence[Mapping[str, Any]],
+                   objectives: Sequence[Objective]) -> int:
+    """How many of `records` study.db holds; a study.db that is unreadable or disagrees
+    with the log (not a prefix of it) is moved aside to study.db.bad and rebuilt."""
+    ids = _mirrored_ids(path, study_name, objectives)
+    if ids is not None and ids == [(r["trial_id"], r["key"]) for r in records[:len(ids)]]:
+        return len(ids)
+    os.replace(path, path.with_name("study.db.bad"))
+    for extra in ("-journal", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}{extra}")
+    ids = _mirrored_ids(path, study_name, objectives)
+    if ids != []:
+        raise UserError(f"{path} cannot be rebuilt from the trial log")
+    return 0
+
+
+def mirror_to_optuna(run_dir: Path, study_name: str, records: Sequence[Mapping[str, Any]],
+                     objectives: Sequence[Objective], space: Space,
+                     done: int | None = None) -> int:
+    """Append the records not yet in `study.db` (`done` of them are, when known, else it
+    is checked against the log and rebuilt when it disagrees); returns how many records
+    the study now holds."""
+    path = Path(run_dir).resolve() / "study.db"
+    if done is None:
+        done = _checked_count(path, study_name, records, objectives)
     new = records[done:]
-    if new and not _insert(path, study_name, new, objectives, space.distributions()):
-        study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{path}")
-        study.add_trials([_frozen(r, objectives, space.distributions()) for r in new])
+    try:
+        if new and not _insert(path, study_name, new, objectives, space.distributions()):
+            study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{path}")
+            study.add_trials([_frozen(r, objectives, space.distributions()) for r in new])
+    except Exception as exc:
+        _raise_if_unwritable(exc, path)
+        raise
     return done + len(new)

@@ -227,3 +227,21 @@ def test_a_fresh_run_fills_in_as_trials_finish(browser, tmp_path):
             store.append_trial(record)
         _wait(browser, "return S.n === 20 && +document.querySelector('#pareto2d canvas')"
                        ".dataset.frontPoints > 0", timeout=30)
+
+
+def test_markup_in_trial_strings_is_shown_as_text(browser, tmp_path):
+    from test_dashboard_safety import EVIL, hostile_run
+
+    run = hostile_run(tmp_path / "run")
+    tid = RunStore(run).trials()[-1]["trial_id"]  # the hostile record
+    with _serve(run) as url:
+        browser.get(url)
+        _wait(browser, "return window.__nas && window.__nas.ready")
+        browser.find_element("id", "trial-id").clear()
+        browser.find_element("id", "trial-id").send_keys(str(tid))
+        browser.find_element("id", "show").click()
+        _wait(browser, f"return window.__nas.selected === {tid}")
+        card = _wait(browser, "return document.getElementById('trial-card').textContent")
+        assert EVIL in card  # shown literally ...
+        assert browser.execute_script("return window.__pwned") is None  # ... never run
+        assert not browser.find_elements("css selector", "#trial-card script, #trial-card img")

@@ -135,3 +135,12 @@ def test_amp_training_on_cuda_continues_from_a_checkpoint(tmp_path, amp):
     rest = train_and_evaluate(resumed, data, TrainConfig(epochs=4, **config), tmp_path / "g.pt")
     assert math.isfinite(rest.train_loss) and rest.steps == full.steps
     assert abs(rest.val_accuracy - full.val_accuracy) < 0.05  # GPU kernels: close, not equal
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04 truncated zip"])
+def test_a_corrupted_checkpoint_is_refused_naming_the_file(tmp_path, content):
+    path = tmp_path / "rung.pt"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=f"checkpoint '{path}' is unreadable"):
+        train_and_evaluate(_model(), _digits(), TrainConfig(epochs=1), path)
+    assert path.read_bytes() == content  # refused, not overwritten
