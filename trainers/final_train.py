@@ -5,7 +5,9 @@ drop-path ramp, auxiliary loss, AMP, per-epoch data order), run one epoch at a t
 each epoch the validation accuracy is measured and a checkpoint (model, optimizer,
 scheduler, AMP scaler, RNG states, per-epoch history) replaces the previous one atomically.
 A run killed at any point (even kill -9) continues from the last finished epoch and ends
-with exactly the weights of an uninterrupted run on CPU.
+with exactly the weights of an uninterrupted run on CPU. CPU float sums depend on the
+number of intra-op threads, so a resumed run trains with the thread count the checkpoint
+was made with.
 """
 from __future__ import annotations
 
@@ -80,10 +82,11 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
 
 
 def _resume(run: TrainingRun, path: Path, job: Mapping[str, Any]
-            ) -> list[dict[str, float]]:
-    """Load `path` into `run` when it exists (refusing one made for another job)."""
+            ) -> tuple[list[dict[str, float]], int]:
+    """Load `path` into `run` when it exists (refusing one made for another job); returns
+    the per-epoch history and the intra-op thread count it was trained with."""
     if not path.is_file():
-        return []
+        return [], torch.get_num_threads()
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file: a bad input file
@@ -95,7 +98,7 @@ def _resume(run: TrainingRun, path: Path, job: Mapping[str, Any]
                         "or delete it")
     run.load(path)
     _set_rng_state(state["rng"])
-    return list(state["history"])
+    return list(state["history"]), int(state.get("threads", torch.get_num_threads()))
 
 
 def final_train(model: nn.Module, data: Splits, config: TrainConfig, out_dir: str | Path,
@@ -106,7 +109,8 @@ def final_train(model: nn.Module, data: Splits, config: TrainConfig, out_dir: st
 
     `job` (JSON-able: what is trained on what) is stored in the checkpoint; a checkpoint
     of another job is refused. on_step(step, total_steps, loss) and on_epoch(record, with
-    the total under "epochs") report progress. Returns validation and held-out test accuracy of the final weights.
+    the total under "epochs") report progress. Returns the validation and held-out test
+    accuracy of the final weights.
     """
     if config.steps:
         raise UserError("final training counts its budget in epochs; set steps to 0")
@@ -115,8 +119,26 @@ def final_train(model: nn.Module, data: Splits, config: TrainConfig, out_dir: st
     model.to(device)
     run = TrainingRun.for_data(model, config, device, data)
     path, job = Path(out_dir) / CHECKPOINT_NAME, dict(job or {})
-    history = _resume(run, path, job)
-    resumed = int(run.epoch)
+    history, threads = _resume(run, path, job)
+    resumed, threads_before = int(run.epoch), torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _epochs(run, data, device, path, history,
+                {"job": job, "threads": threads}, on_step, on_epoch)
+    finally:
+        torch.set_num_threads(threads_before)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    test = accuracy(model, data.x_test, data.y_test)
+    return FinalResult(history[-1]["val_accuracy"], test, int(run.epoch), run.step, resumed,
+                       time.perf_counter() - start, history)
+
+
+def _epochs(run: TrainingRun, data: Splits, device: torch.device, path: Path,
+            history: list[dict[str, float]], extra: dict[str, Any],
+            on_step: Callable[[int, int, float], None] | None,
+            on_epoch: Callable[[dict[str, float]], None] | None) -> None:
+    """Train the remaining epochs; after each, validate and checkpoint."""
     losses: list[float] = []
 
     def after_step(r: TrainingRun, loss: float) -> None:
@@ -130,15 +152,10 @@ def final_train(model: nn.Module, data: Splits, config: TrainConfig, out_dir: st
         train_steps(run, data, device, until=run.step + run.steps_per_epoch,
                     on_step=after_step)
         record = {"epoch": int(run.epoch), "train_loss": sum(losses) / len(losses),
-                  "val_accuracy": accuracy(model, data.x_val, data.y_val),
+                  "val_accuracy": accuracy(run.model, data.x_val, data.y_val),
                   "lr": run.opt.param_groups[0]["lr"],
                   "seconds": time.perf_counter() - epoch_start}
         history.append(record)
-        run.save(path, {"rng": _rng_state(), "history": history, "job": job})
+        run.save(path, {"rng": _rng_state(), "history": history, **extra})
         if on_epoch is not None:
-            on_epoch({**record, "epochs": config.epochs})
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    test = accuracy(model, data.x_test, data.y_test)
-    return FinalResult(history[-1]["val_accuracy"], test, int(run.epoch), run.step, resumed,
-                       time.perf_counter() - start, history)
+            on_epoch({**record, "epochs": run.config.epochs})
