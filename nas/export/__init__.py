@@ -11,8 +11,9 @@ from .api import export_checkpoint, export_dir, export_one, export_run
 from .formats import FORMATS, check_format, rebuild
 from .fuse import deploy_cost, fuse_model
 from .parity import TOLERANCE, ParityError, parity_check
-from .source import ExportSource, load_source, select_trials
+from .source import ExportSource, load_final_source, load_source, select_trials
 
 __all__ = ["FORMATS", "TOLERANCE", "ExportSource", "ParityError", "check_format",
            "deploy_cost", "export_checkpoint", "export_dir", "export_one", "export_run",
-           "fuse_model", "load_source", "parity_check", "rebuild", "select_trials"]
+           "fuse_model", "load_final_source", "load_source", "parity_check", "rebuild",
+           "select_trials"]
