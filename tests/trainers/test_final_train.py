@@ -190,3 +190,21 @@ def test_a_resume_trains_with_the_checkpoints_thread_count(tmp_path):
     finally:
         torch.set_num_threads(threads)
     assert _state_equal(resumed.state_dict(), model.state_dict())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("amp", ["auto", "fp16"])
+def test_cuda_autocast_trains_and_resumes(tmp_path, amp):
+    from trainers.final_train import resolve_amp
+
+    mode = resolve_amp(amp, torch.device("cuda"))
+    assert mode in ("bf16", "fp16") and resolve_amp(amp, torch.device("cpu")) == "off"
+    model, data = _job()
+    config = TrainConfig(epochs=2, device="cuda", amp=mode)
+    result = final_train(model, data, config, tmp_path)
+    saved = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)
+    assert result.epochs == 2 and "cuda" in saved["rng"] and math.isfinite(
+        result.history[-1]["train_loss"])
+    again = final_train(_job()[0], data, config, tmp_path)
+    assert again.resumed_from_epoch == 2 and again.test_accuracy == result.test_accuracy
