@@ -66,6 +66,7 @@ class TrainProgress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.bar: Any = None
         self.start, self.epochs_done = time.monotonic(), 0
+        self.val_text = ""  # the last epoch's validation accuracy, shown on the bar
 
     def step(self, step: int, total: int, loss: float) -> None:
         if self.quiet or not self.tty:
@@ -77,9 +78,7 @@ class TrainProgress:
                             dynamic_ncols=True, leave=True)
         self.bar.update(step - self.bar.n)
         if step % 10 == 0 or step == total:
-            self.bar.set_postfix_str(f"loss {loss:.4f}" + self._acc, refresh=False)
-
-    _acc = ""
+            self.bar.set_postfix_str(f"loss {loss:.4f}" + self.val_text, refresh=False)
 
     def epoch(self, record: dict[str, Any]) -> None:
         self.epochs_done += 1
@@ -87,7 +86,7 @@ class TrainProgress:
             return
         acc = f" val {100 * record['val_accuracy']:.2f}%"
         if self.tty and self.bar is not None:
-            self._acc = acc
+            self.val_text = acc
             self.bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
             self.bar.set_postfix_str(f"loss {record['train_loss']:.4f}{acc}")
             return

@@ -2,6 +2,7 @@
 `nas export`; bad input exits 2."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 from nas.cli import main
+from nas.cli.train import TrainProgress
 from nas.dashboard.synthetic import make_synthetic_run
 from nas.export import select_trials
 from nas.export.final_checkpoint import FINAL_NAME, final_path, read_final
@@ -97,3 +99,22 @@ def test_a_final_checkpoint_of_the_wrong_kind_is_refused(tmp_path, capsys):
     torch.save({"model": {}}, tmp_path / "x.pt")
     assert main(["export", "--checkpoint", str(tmp_path / "x.pt"), "--format", "json"]) == 2
     assert "not a final checkpoint" in _error(capsys)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_progress_is_one_updating_bar():
+    stream = _Terminal()
+    progress = TrainProgress(stream)
+    for step in range(1, 9):
+        progress.step(step, 8, 0.5)
+        if step % 4 == 0:
+            progress.epoch({"epoch": step // 4, "epochs": 2, "train_loss": 0.5,
+                            "val_accuracy": 0.9, "lr": 0.1, "seconds": 0.1})
+    progress.close()
+    text = stream.getvalue()
+    assert "\r" in text and text.count("\n") == 1  # redrawn in place, one line left
+    assert "epoch 2/2" in text and "val 90.00%" in text and "8/8" in text
