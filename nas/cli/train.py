@@ -49,8 +49,10 @@ def add_parser(sub) -> None:
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     g.add_argument("--seed", type=int, help="init and data-order seed (the run's)")
     d = p.add_argument_group("data (default: the run's evaluator options, else digits)")
-    d.add_argument("--dataset", help="digits | synthetic | cifar10 | cifar100")
-    d.add_argument("--data-dir", help="folder of the CIFAR python batches")
+    d.add_argument("--dataset", help="digits | synthetic | cifar10 | cifar100 | npz | npy | "
+                                     "image_folder")
+    d.add_argument("--data-dir", help="CIFAR batches folder, .npz file, .npy folder or "
+                                      "image folder")
     d.add_argument("--image-size", type=int, help="resize images to N x N")
     p.add_argument("--out", help="output folder (default RUN_DIR/final/<trial>)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

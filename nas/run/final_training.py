@@ -23,7 +23,7 @@ from nas.export.final_checkpoint import FINAL_NAME, deploy_options, final_dir, w
 __all__ = ["FinalJob", "job_from_run", "job_from_genotype", "train_final", "FINAL_DEFAULTS",
            "DATA_KEYS"]
 
-DATA_KEYS = ("dataset", "data_dir", "image_size", "seed")
+DATA_KEYS = ("dataset", "data_dir", "image_size", "seed", "data")
 # training settings taken from the run's evaluator options when the flag is not given
 SEARCH_KEYS = ("batch_size", "optimizer", "lr", "momentum", "weight_decay")
 FINAL_DEFAULTS = {"epochs": 50, "warmup": 0, "label_smoothing": 0.1, "amp": "auto",
@@ -38,7 +38,7 @@ class FinalJob:
     space: str
     options: dict[str, Any]
     genotype: Genotype
-    data: dict[str, Any]  # dataset, data_dir, image_size, seed (the split)
+    data: dict[str, Any]  # dataset, data_dir, image_size, seed (the split), data (reader)
     search_settings: dict[str, Any]  # the search's optimiser settings, flags' defaults
     run_dir: Path | None = None
     trial_id: int | None = None

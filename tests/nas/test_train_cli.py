@@ -118,3 +118,17 @@ def test_on_a_terminal_the_progress_is_one_updating_bar():
     text = stream.getvalue()
     assert "\r" in text and text.count("\n") == 1  # redrawn in place, one line left
     assert "epoch 2/2" in text and "val 90.00%" in text and "8/8" in text
+
+
+def test_your_own_npz_data_trains_through_the_flags(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "train.npz", images=rng.integers(0, 256, (120, 1, 8, 8), np.uint8),
+             labels=np.repeat(np.arange(10), 12))
+    space = get_space("nb201", channels=4, cells=1, input_size=(1, 8, 8))
+    genotype = tmp_path / "arch.json"
+    genotype.write_text(space.sample(np.random.default_rng(1)).to_json())
+    assert main(["train", "--genotype", str(genotype), "--space", "nb201", "--input-size",
+                 "1,8,8", "--option", "cells=1", *TINY, "--dataset", "npz", "--data-dir",
+                 str(tmp_path / "train.npz"), "--out", str(tmp_path / "out"), "--json"]) == 0
+    result = _json(capsys)
+    assert result["data"]["dataset"] == "npz" and result["epochs"] == 1
