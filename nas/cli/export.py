@@ -60,7 +60,8 @@ def export(args: argparse.Namespace):
 
 
 def _render_export(result: dict[str, Any]) -> str:
-    rows = [{"trial": m["trial_id"], "format": m["format"] + ("+fused" if m["fused"] else ""),
+    rows = [{"trial": "-" if m["trial_id"] is None else m["trial_id"],
+             "format": m["format"] + ("+fused" if m["fused"] else ""),
              "weights": m["weights"]["status"],
              "max|diff|": f"{m['parity']['max_abs_diff']:.2e}",
              "params": f"{m['deploy_cost']['params']:,}", "dir": m["dir"]}
