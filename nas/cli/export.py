@@ -18,11 +18,14 @@ EXPORT_FORMATS = ("json", "pytorch", "torchscript", "onnx")
 def add_export_parser(sub) -> None:
     p = sub.add_parser("export", help="export a trial or the Pareto front (json, pytorch, "
                                       "torchscript, onnx) with a parity check")
-    p.add_argument("run_dir", help="a run folder, e.g. results/quickstart")
+    p.add_argument("run_dir", nargs="?", help="a run folder, e.g. results/quickstart")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--trial", type=int, metavar="ID", help="trial id to export")
+    which.add_argument("--trial", type=int, metavar="ID", help="trial id to export (its "
+                                                               "`nas train` weights if any)")
     which.add_argument("--pareto", action="store_true", help="export every Pareto-front arch "
                                                              "and write an index file")
+    which.add_argument("--checkpoint", metavar="FILE", help="a final.pt of `nas train` "
+                                                            "(no RUN_DIR needed)")
     p.add_argument("--format", required=True, metavar="FORMAT",
                    help=f"one of {', '.join(EXPORT_FORMATS)} (onnx needs the [onnx] extra)")
     p.add_argument("--fuse", action="store_true", help="re-parameterise / fold Conv-BN first "
@@ -50,15 +53,24 @@ def add_dashboard_parser(sub) -> None:
 
 
 def export(args: argparse.Namespace):
-    from nas.export import export_run
+    from search_spaces.errors import UserError
 
-    result = export_run(args.run_dir, args.format, trial=args.trial, pareto=args.pareto,
-                        fuse=args.fuse, out=args.out)
+    from nas.export import export_checkpoint, export_run
+
+    if args.checkpoint:
+        result = export_checkpoint(args.checkpoint, args.format, fuse=args.fuse, out=args.out)
+    elif args.run_dir is None:
+        raise UserError("--trial and --pareto need a RUN_DIR (e.g. nas export results/run "
+                        "--trial 3 --format onnx)")
+    else:
+        result = export_run(args.run_dir, args.format, trial=args.trial, pareto=args.pareto,
+                            fuse=args.fuse, out=args.out)
     return result, _render_export
 
 
 def _render_export(result: dict[str, Any]) -> str:
-    rows = [{"trial": m["trial_id"], "format": m["format"] + ("+fused" if m["fused"] else ""),
+    rows = [{"trial": "-" if m["trial_id"] is None else m["trial_id"],
+             "format": m["format"] + ("+fused" if m["fused"] else ""),
              "weights": m["weights"]["status"],
              "max|diff|": f"{m['parity']['max_abs_diff']:.2e}",
              "params": f"{m['deploy_cost']['params']:,}", "dir": m["dir"]}

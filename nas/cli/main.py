@@ -17,6 +17,7 @@ from . import commands
 from . import export as cli_export
 from . import oneshot as cli_oneshot
 from . import proxies as cli_proxies
+from . import train as cli_train
 
 __all__ = ["main", "build_parser"]
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 metavar="COMMAND")
     for add in (_spaces, _search, _status, _repair):
         add(sub)
+    cli_train.add_parser(sub)
     cli_export.add_export_parser(sub)
     cli_export.add_dashboard_parser(sub)
     cli_proxies.add_parser(sub)

@@ -18,13 +18,15 @@ from search_spaces.errors import UserError
 from .formats import FORMATS, ExportJob, check_format
 from .fuse import deploy_cost, fuse_model, measure_latency_ms
 from .parity import ParityError, parity_check
-from .source import ExportSource, load_source, select_trials
+from .source import ExportSource, load_final_source, load_source, select_trials
 
-__all__ = ["export_run", "export_one", "export_dir"]
+__all__ = ["export_run", "export_checkpoint", "export_one", "export_dir"]
 
 
-def export_dir(out: Path, trial_id: int, fmt: str, fuse: bool) -> Path:
-    return Path(out) / f"trial_{trial_id}" / (fmt + ("-fused" if fuse else ""))
+def export_dir(out: Path, trial_id: int | None, fmt: str, fuse: bool) -> Path:
+    """OUT/trial_<id>/<fmt>[-fused]; OUT/genotype/... for a network trained from a file."""
+    name = "genotype" if trial_id is None else f"trial_{trial_id}"
+    return Path(out) / name / (fmt + ("-fused" if fuse else ""))
 
 
 def _spec(src: ExportSource, fused: bool) -> dict[str, Any]:
@@ -88,15 +90,27 @@ def _index_entry(manifest: dict[str, Any], record: dict[str, Any],
             "max_abs_diff": manifest["parity"]["max_abs_diff"]}
 
 
+def export_checkpoint(checkpoint: str | Path, fmt: str, fuse: bool = False,
+                      out: str | Path | None = None) -> dict[str, Any]:
+    """Export the network of a `nas train` final checkpoint (default OUT: its folder's
+    exports/); same result shape as `export_run`."""
+    check_format(fmt)
+    src = load_final_source(checkpoint)
+    out = Path(out) if out is not None else Path(checkpoint).parent / "exports"
+    return {"run": str(src.info.dir), "format": fmt, "fused": fuse, "out": str(out),
+            "exports": [export_one(src, fmt, fuse, out)], "index": None}
+
+
 def export_run(run_dir: str | Path, fmt: str, trial: int | None = None, pareto: bool = False,
                fuse: bool = False, out: str | Path | None = None) -> dict[str, Any]:
-    """Export one trial (`trial`) or every Pareto-front arch (`pareto`) of a run folder.
+    """Export one trial (`trial`) or every Pareto-front arch (`pareto`) of a run folder; a
+    trial trained by `nas train` is exported with its final weights.
 
     Returns {"run", "format", "fused", "out", "exports": [manifest], "index": path|None}.
     Bad input (unknown trial, no finished trials, missing format package) is a UserError.
     """
     if (trial is None) == (not pareto):
-        raise UserError("pass exactly one of --trial ID or --pareto")
+        raise UserError("pass exactly one of --trial ID, --pareto or --checkpoint FILE")
     check_format(fmt)
     info, records = select_trials(run_dir, trial, pareto)
     if not records:

@@ -1,6 +1,7 @@
 """Pick the trials to export from a run folder and rebuild their modules with weights.
 
-Weights come from `RUN/checkpoints/<trial_id>.pt` when the search saved one (a bare
+Weights come from the final training of the trial (`RUN/final/<trial_id>/final.pt`, by
+`nas train`; the network is rebuilt with that file's space options), else from `RUN/checkpoints/<trial_id>.pt` when the search saved one (a bare
 state_dict, or a dict holding one under 'state_dict' / 'model_state_dict' / 'model'), else
 from the fidelity ladder's budget checkpoint of the trial's genotype in a subfolder of
 `RUN/checkpoints/` (`ladder/<key>@<E>ep.pt`: the trial's own fidelity E if kept, else its
@@ -28,7 +29,10 @@ from search_spaces import build, get_space
 from search_spaces.errors import UserError
 from search_spaces.genotype import Genotype
 
-__all__ = ["ExportSource", "load_source", "select_trials", "checkpoint_path", "INIT_SEED"]
+from .final_checkpoint import final_path, read_final
+
+__all__ = ["ExportSource", "load_source", "load_final_source", "select_trials",
+           "checkpoint_path", "INIT_SEED"]
 
 INIT_SEED = 0  # seed of the random initialisation of untrained exports
 _STATE_KEYS = ("state_dict", "model_state_dict", "model")
@@ -47,8 +51,10 @@ class ExportSource:
     weights: dict[str, Any]
 
     @property
-    def trial_id(self) -> int:
-        return int(self.record["trial_id"])
+    def trial_id(self) -> int | None:
+        """The run's trial id; None for a final checkpoint trained from a genotype file."""
+        value = self.record.get("trial_id")
+        return None if value is None else int(value)
 
 
 def select_trials(run_dir: str | Path, trial: int | None, pareto: bool
@@ -131,13 +137,48 @@ def _load_weights(module: nn.Module, info: RunInfo, record: Mapping[str, Any]
     return {"status": "trained", "checkpoint": str(path), "note": "weights from checkpoint"}
 
 
-def load_source(info: RunInfo, record: dict[str, Any]) -> ExportSource:
-    """Rebuild a trial's module exactly as the search did, with its weights if saved."""
-    space = get_space(info.space, **info.space_options)
+def _final_weights(module: nn.Module, final: Mapping[str, Any], path: Path
+                   ) -> dict[str, Any]:
+    result = module.load_state_dict(final["state_dict"], strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise UserError(f"final checkpoint {str(path)!r} does not match its architecture "
+                        f"(missing {result.missing_keys[:3]}, unexpected "
+                        f"{result.unexpected_keys[:3]})")
+    return {"status": "final-trained", "checkpoint": str(path),
+            "note": "weights from nas train", "final_metrics": final.get("metrics", {})}
+
+
+def _source(info: RunInfo, record: dict[str, Any], space_options: Mapping[str, Any],
+            final: tuple[Path, Mapping[str, Any]] | None) -> ExportSource:
+    space = get_space(info.space, **space_options)
     genotype = space.validate(Genotype.from_dict(record["genotype"]))
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in space.options.items()}
     torch.manual_seed(INIT_SEED)
-    module = build(info.space, genotype, **info.space_options)
-    weights = _load_weights(module, info, record)
+    module = build(info.space, genotype, **space_options)
+    weights = (_final_weights(module, final[1], final[0]) if final is not None
+               else _load_weights(module, info, record))
     return ExportSource(info, dict(record), options, tuple(space.input_size()),
                         space.macs_include_bias, module.eval(), weights)
+
+
+def load_source(info: RunInfo, record: dict[str, Any]) -> ExportSource:
+    """Rebuild a trial's module exactly as the search did (or as `nas train` trained it,
+    when RUN/final/<trial_id>/final.pt exists), with its weights if saved."""
+    path = final_path(info.dir, int(record["trial_id"]))
+    if path.is_file():
+        final = read_final(path)
+        return _source(info, record, final["options"], (path, final))
+    return _source(info, record, info.space_options, None)
+
+
+def load_final_source(path: str | Path) -> ExportSource:
+    """Rebuild the network of a final checkpoint file alone (`nas export --checkpoint`)."""
+    path = Path(path)
+    final = read_final(path)
+    run_dir = Path(final["run"]) if final.get("run") else path.parent
+    info = RunInfo(run_dir, str(final.get("name", run_dir.name)), final["space"],
+                   dict(final["options"]), ())
+    record = {"trial_id": final.get("trial_id"), "genotype": final["genotype"],
+              "key": final.get("key"), "arch": final.get("arch"),
+              "metrics": final.get("metrics", {})}
+    return _source(info, record, final["options"], (path, final))
