@@ -86,8 +86,10 @@ def test_ctrl_c_then_kill_9_then_resume_equals_an_uninterrupted_run(in_process_r
         proc.send_signal(signal.SIGINT)  # Ctrl-C: finish writing, exit 130, resumable
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
-        assert "interrupted" in (run_dir / "events.log").read_text()
-        assert (run_dir / "state.json").is_file()
+        events = (run_dir / "events.log").read_text()
+        assert "interrupted" in events
+        # a snapshot, unless the signal came mid-update (then the log alone replays)
+        assert (run_dir / "state.json").is_file() or "interrupted mid-update" in events
     finally:
         kill_session(proc.pid)
     proc = _start("--resume", str(run_dir), *cluster)
