@@ -82,16 +82,16 @@ def run_strategy(name: str, dataset: str, trials: int, seed: int,
 
 def parse_strategy_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """("bo", {"surrogate": "exact", "max_points": 128}) from
-    "bo:surrogate=exact,max_points=128" (values read as YAML scalars); a bare name has no
+    "bo:surrogate=exact:max_points=128" (values read as YAML scalars); a bare name has no
     options. Lets one run compare variants of one strategy side by side."""
     import yaml
 
-    name, _, rest = spec.partition(":")
+    name, *items = spec.split(":")
     options = {}
-    for item in filter(None, rest.split(",")):
+    for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"strategy spec {spec!r}: expected name:key=value,...")
+        if not sep or not key.strip():
+            raise UserError(f"strategy spec {spec!r}: expected name:key=value:key=value")
         options[key.strip()] = yaml.safe_load(value)
     return name.strip(), options
 

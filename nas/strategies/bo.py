@@ -36,15 +36,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from nas.pareto.fronts import non_dominated_sort, pareto_mask
+from nas.pareto.fronts import non_dominated_sort
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 
+from .acquisition import PoolAcquisition
 from .base import STRATEGIES
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
-from .gp import GaussianProcess, expected_improvement, normal_scores, prob_between
-from .mobo import box_decomposition, expected_hvi, model_reference
+from .gp import GaussianProcess, PoolPosterior, normal_scores
 from .observations import HistoryStrategy
 from .told_arrays import ToldArrays
 
@@ -95,19 +95,35 @@ class BayesOpt(HistoryStrategy):
 
     # ----- ask / tell ---------------------------------------------------------------
     def ask(self) -> Genotype:
-        rng = self.rng()
-        self.n_asked += 1
-        with _threadpool_limits():
-            genotype = self._propose(rng)
-        return self.history.asked(genotype)
+        return self.ask_batch(1)[0]
 
-    def _propose(self, rng: np.random.Generator) -> Genotype:
+    def ask_batch(self, k: int) -> list[Genotype]:
+        """k genotypes from one model: the picks after the first are chosen with the
+        earlier ones pending at their posterior mean (`acquisition`), so a batch costs
+        about one ask. `ask_batch(1)` is `ask`."""
+        out: list[Genotype] = []
+        with _threadpool_limits():
+            while len(out) < k:
+                rng = self.rng()
+                if self._initialising():
+                    self.n_asked += 1
+                    out.append(self.history.asked(unseen_sample(self, self.history, rng, 100)))
+                else:
+                    self.n_asked += k - len(out)
+                    out.extend(self._propose(rng, k - len(out)))
+        return out
+
+    def _initialising(self) -> bool:
+        history = self.history
+        started = len(history.observations) + len(history.pending)
+        return started < self.options["n_init"] or len(history.observations) - int(
+            self.told.update(history.observations).failed.sum()) < 2
+
+    def _propose(self, rng: np.random.Generator, k: int) -> list[Genotype]:
+        """k picks (recorded as asked) from one model of the measured observations."""
         history, opts = self.history, self.options
         told = self.told.update(history.observations)
         measured = np.flatnonzero(~told.failed)
-        started = len(history.observations) + len(history.pending)
-        if started < opts["n_init"] or len(measured) < 2:
-            return unseen_sample(self, history, rng, 100)
         rows = told.rows[measured]
         targets = self._targets(told.values[measured], rng)
         violation = told.total_violation[measured]
@@ -120,18 +136,31 @@ class BayesOpt(HistoryStrategy):
                               exclude)
         pool = self.encoder.distinct_functions(pool, history.seen)
         if not len(pool):  # everything nearby and every random draw was seen
-            return unseen_sample(self, history, rng, 100)
+            return [history.asked(unseen_sample(self, history, rng, 100)) for _ in range(k)]
         fit = self._fit_subset(ranking)
         model = _ModelData(self.encoder.onehot(rows[fit]), targets[fit], feasible[fit],
                            told.violations[measured][fit], len(measured),
                            self.encoder.onehot(pending))
-        score = self._acquisition(model, targets, feasible, self.encoder.onehot(pool))
+        acquisition = self._acquisition(model, targets, feasible, self.encoder.onehot(pool))
+        taken = np.zeros(len(pool), dtype=bool)
+        return [history.asked(self._pick(acquisition, pool, taken, rng)) for _ in range(k)]
+
+    def _pick(self, acquisition: PoolAcquisition, pool: np.ndarray, taken: np.ndarray,
+              rng: np.random.Generator) -> Genotype:
+        """The best-scoring pool row not yet taken that the space allows (a space may
+        forbid some combinations of choices); it joins the model as believed."""
+        score = np.where(taken, -np.inf, acquisition.scores())
         for i in np.argsort(-score, kind="stable")[:100]:
-            try:  # a space may forbid some combinations of choices
-                return self.encoder.genotype(pool[i])
+            if taken[i]:
+                break
+            taken[i] = True
+            try:
+                genotype = self.encoder.genotype(pool[i])
             except UserError:
                 continue
-        return unseen_sample(self, history, rng, 100)
+            acquisition.add(i)
+            return genotype
+        return unseen_sample(self, self.history, rng, 100)
 
     # ----- model ----------------------------------------------------------------------
     def _targets(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -205,47 +234,31 @@ class BayesOpt(HistoryStrategy):
         return gp
 
     def _acquisition(self, model: "_ModelData", targets: np.ndarray, feasible: np.ndarray,
-                     Xc: np.ndarray) -> np.ndarray:
+                     Xc: np.ndarray) -> PoolAcquisition:
         """EI (one target column) or EHVI (one per objective) x P(feasible) at rows Xc;
-        `targets` and `feasible` cover every measured observation (the incumbent, the front)."""
+        `targets` and `feasible` cover every measured observation (the incumbent, the
+        front). Pending genotypes join each GP, and the EHVI front, at their means."""
         if targets.shape[1] == 1:
-            mu, sd = self._posterior("objective", model.X, model.y[:, 0], model).predict(Xc)
-            score = expected_improvement(mu, sd, targets[feasible, 0].max()) \
-                if feasible.any() else np.ones(len(Xc))
+            names = ["objective"]
         else:
-            score, mu, sd = self._ehvi(model, targets, feasible, Xc)
+            names = [f"objective:{o.name}" for o in self.objectives]
+        objectives, believed = [], []
+        for j, name in enumerate(names):
+            gp = self._posterior(name, model.X, model.y[:, j], model)
+            objectives.append(PoolPosterior(gp, Xc))
+            believed.append(gp.predict(model.Xp)[0] if len(model.Xp) else np.zeros(0))
+        constraints = []
         for j, constraint in enumerate(self.constraints):
             g = model.violations[:, j]
             ok = np.isfinite(g)
             if ok.sum() < 2:
                 continue
             centre, scale = g[ok].mean(), g[ok].std() or 1.0
-            c_model = self._posterior(f"constraint:{constraint.name}", model.X[ok],
-                                      (g[ok] - centre) / scale, model)
-            c_mu, c_sd = c_model.predict(Xc)
-            score = score * prob_between(c_mu, c_sd, None, -centre / scale)
-        if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
-            score = mu + sd
-        return score
-
-    def _ehvi(self, model: "_ModelData", targets: np.ndarray, feasible: np.ndarray,
-              Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """EHVI of the candidates in the normal-score space, one GP per objective; pending
-        genotypes join the front at their posterior means (kriging believer). Also returns
-        the summed posterior means and sds (the optimistic fallback)."""
-        mu, sd, believed = [], [], []
-        for j, objective in enumerate(self.objectives):
-            gp = self._posterior(f"objective:{objective.name}", model.X, model.y[:, j], model)
-            for out, value in zip((mu, sd), gp.predict(Xc)):
-                out.append(value)
-            believed.append(gp.predict(model.Xp)[0] if len(model.Xp) else np.zeros(0))
-        mu, sd = np.column_stack(mu), np.column_stack(sd)
-        if not feasible.any():
-            return np.ones(len(Xc)), mu.sum(1), sd.sum(1)
-        points = -np.vstack([targets[feasible], np.column_stack(believed)])  # minimised
-        front = points[pareto_mask(points)]
-        lower, upper = box_decomposition(front, model_reference(front, -targets))
-        return expected_hvi(-mu, sd, lower, upper), mu.sum(1), sd.sum(1)
+            gp = self._posterior(f"constraint:{constraint.name}", model.X[ok],
+                                 (g[ok] - centre) / scale, model)
+            constraints.append((PoolPosterior(gp, Xc), -centre / scale))
+        believed = np.column_stack(believed) if len(names) > 1 else np.zeros((0, 1))
+        return PoolAcquisition(objectives, constraints, targets, feasible, believed)
 
     # ----- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -122,7 +122,7 @@ def _interrupt(driver, where):
         strategy.tell = lambda g, m: (once(len(strategy.history.observations) == 5), tell(g, m))
     elif where == "inside ask":  # n_asked already counted, hyperparameters half refitted
         propose = strategy._propose
-        strategy._propose = lambda rng: (once(strategy.n_asked == 7), propose(rng))[1]
+        strategy._propose = lambda *args: (once(strategy.n_asked == 7), propose(*args))[1]
     else:  # the strategy asked, the driver has not yet noted the ask
         ask = strategy.ask
         strategy.ask = lambda: (g := ask(), once(strategy.n_asked == 7))[0]
