@@ -29,7 +29,7 @@ from pathlib import Path
 import _common  # noqa: F401  (puts this checkout on sys.path)
 import numpy as np
 
-from nas.constraints import Constraint
+from nas.pareto.constraints import Constraint
 from nas.strategies import make_strategy
 from nas.strategies.base import Objective
 from search_spaces import get_space

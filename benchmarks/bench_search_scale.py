@@ -26,11 +26,11 @@ from pathlib import Path
 
 from _common import ROOT
 
-from nas.config import config_from_dict
-from nas.driver import Driver
-from nas.progress import Progress
-from nas.ray_runtime import ray_session
-from nas.store import RunStore
+from nas.run.config import config_from_dict
+from nas.run.driver import Driver
+from nas.run.progress import Progress
+from nas.run.ray_runtime import ray_session
+from nas.store.trial_log import RunStore
 
 WORKERS = 2
 
@@ -85,7 +85,7 @@ def responsiveness(run_dir: Path) -> dict:
              "r = client.get('/api/front?metrics=accuracy,params'); "
              "assert r.status_code == 200, r.data; "
              "assert client.get('/api/trials').status_code == 200")
-    return {"nas_status_s": _timed_process([sys.executable, "-m", "nas.cli", "status",
+    return {"nas_status_s": _timed_process([sys.executable, "-m", "nas", "status",
                                             str(run_dir)]),
             "dashboard_front_s": _timed_process([sys.executable, "-c", front, str(run_dir)])}
 

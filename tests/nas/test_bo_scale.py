@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nas.constraints import Constraint
+from nas.pareto.constraints import Constraint
 from nas.strategies.gp import GaussianProcess, PoolPosterior
 
 from strategy_helpers import MULTI, build, drive, json_roundtrip, synthetic
