@@ -197,10 +197,13 @@ class Driver:
                              workers, self.view.pareto(), counts["pruned"])
 
     def _fill(self, runner: RayTrials, workers: int) -> None:
-        """Submit prepared trials while fewer than `workers` run, then prepare (ask) up to
-        `ahead` more beyond the running ones, within the trial budget: a worker that
-        finishes gets its next trial at once, while the strategy thinks about the next."""
+        """Submit prepared trials while fewer than `workers` run; once none is left
+        prepared, ask `ahead` more beyond the running ones in one batch, within the trial
+        budget: a worker that finishes gets its next trial at once, the strategy thinks
+        while the workers run, and one model fit serves a whole batch."""
         self._submit_ready(runner, workers)
+        if self.ready:
+            return
         want = min(workers + self.ahead(workers) - len(runner) - len(self.ready),
                    self.config.trials - self.view.n_finished - len(self.pending))
         if want > 0:
