@@ -23,9 +23,25 @@ genotypes, expected improvement over a local + global candidate pool, never re-a
   reference point taken from the data it chases the cheap, inaccurate end of the front.
   The other variants tried are in benchmarks/nb201_mo_results.md.
 - Batches: in-flight genotypes enter the GP with their posterior mean ("kriging
-  believer", Ginsbourger et al. 2010), so parallel asks spread out.
-Randomness comes from (seed, n_asked) and warm-started hyperparameters are part of the
-state, so a restored or replayed strategy asks exactly the same genotypes.
+  believer", Ginsbourger et al. 2010), so parallel asks spread out; `ask_batch(k)` picks
+  k from one model, each pick believed before the next (`acquisition`), so the driver's
+  ask-ahead batches cost about one ask.
+- Scale (`surrogate` "subset", the default): past `max_points` (256) measured trials the
+  GPs are conditioned on the best half of `max_points` plus a uniform draw from the rest,
+  redrawn every ask, and hyperparameters are refitted (warm-started) once `refit_every`
+  asks and `refit_growth` (2%) of the history have passed. Why this and not a sparse GP:
+  EI only needs the model to rank candidates near the incumbents, which the best half
+  keeps dense, while the random half keeps the global trend; the cost is then flat in the
+  history size (the exact GP's O(n^3) refits made an ask take 1.3 s at 1,000 trials),
+  with no inducing-point optimisation to tune, and below `max_points` it is the exact GP
+  unchanged (NB201 figures identical at 100 queries). Told trials are kept as growing
+  arrays (`told_arrays`), so no per-ask Python loop over the history remains.
+  `surrogate="exact"` restores the exact GP on every observation and the old refit
+  schedule (every ask below `refit_below`, then every `refit_every`-th); it asks exactly
+  what `bo` asked before. Ask times: benchmarks/bench_ask_time.py.
+Randomness comes from (seed, n_asked) and warm-started hyperparameters (and the ask of
+their last fit) are part of the state, so a restored or replayed strategy asks exactly
+the same genotypes.
 """
 from __future__ import annotations
 
