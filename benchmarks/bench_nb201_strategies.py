@@ -4,8 +4,9 @@ Single objective: best-found test accuracy (mean +/- std over seeds) and regret 
 300 queries on CIFAR-10, CIFAR-100 and ImageNet16-120, for our default ('bo') against
 Optuna TPE, regularized evolution, local search and random search (repeats count as
 queries). Multi-objective (accuracy, cost = 9 x #conv3x3 + #conv1x1): hypervolume ratio
-to the true front at 100 queries. Same seeds for every strategy. A strategy may carry options, "name:key=value:key=value", so
-variants run side by side, e.g. the old exact-GP `bo` against the default:
+to the true front at 100 queries. Same seeds for every strategy. A strategy may carry
+options, "name:key=value:key=value", so variants run side by side, e.g. the old
+exact-GP `bo` against the default:
 
     python benchmarks/bench_nb201_strategies.py [--seeds 10] [--json out.json]
     python benchmarks/bench_nb201_strategies.py --seeds 20 --strategies bo,bo:surrogate=exact \
