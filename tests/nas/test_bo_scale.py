@@ -82,3 +82,14 @@ def test_ask_batch_of_one_is_ask():
     drive(a, 16)
     drive(b, 16)
     assert [a.ask().key for _ in range(3)] == [b.ask_batch(1)[0].key for _ in range(3)]
+
+
+def test_benchmark_strategy_specs_carry_options():
+    from nas.benchmarks.nb201 import parse_strategy_spec
+    from search_spaces.errors import UserError
+
+    assert parse_strategy_spec("bo:surrogate=exact:max_points=128") == (
+        "bo", {"surrogate": "exact", "max_points": 128})
+    assert parse_strategy_spec("tpe") == ("tpe", {})
+    with pytest.raises(UserError, match="key=value"):
+        parse_strategy_spec("bo:exact")
