@@ -50,12 +50,12 @@ def _search(root: Path, strategy: str, trials: int, sleep_s: float, marks=()):
     store = RunStore.create(root / f"{strategy}-{trials}-{time.monotonic_ns()}",
                             config.to_dict())
     driver = Driver(config, store, Progress(trials, quiet=True))
-    rss, original = {}, driver.progress.trial
+    rss, original, left = {}, driver.progress.trial, sorted(marks)
 
-    def mark(**fields):
+    def mark(**fields):  # a batch of records may step over a mark: take the first after
         original(**fields)
-        if fields["done"] in marks:
-            rss[fields["done"]] = _rss_mb()
+        while left and fields["done"] >= left[0]:
+            rss[left.pop(0)] = _rss_mb()
     driver.progress.trial = mark
     driver.run(WORKERS)
     store.close()
