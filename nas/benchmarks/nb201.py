@@ -24,7 +24,8 @@ from search_spaces import get_space
 from search_spaces.errors import UserError, unknown_choice
 from trainers.metrics import Metrics
 
-__all__ = ["DATASETS", "arch_cost", "run_strategy", "benchmark", "true_front"]
+__all__ = ["DATASETS", "arch_cost", "run_strategy", "benchmark", "true_front",
+           "parse_strategy_spec"]
 
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 REFERENCE_ACCURACY = {"cifar10": 85.0, "cifar100": 55.0, "imagenet16": 23.5}
@@ -79,6 +80,22 @@ def run_strategy(name: str, dataset: str, trials: int, seed: int,
     return out
 
 
+def parse_strategy_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """("bo", {"surrogate": "exact", "max_points": 128}) from
+    "bo:surrogate=exact:max_points=128" (values read as YAML scalars); a bare name has no
+    options. Lets one run compare variants of one strategy side by side."""
+    import yaml
+
+    name, *items = spec.split(":")
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"strategy spec {spec!r}: expected name:key=value:key=value")
+        options[key.strip()] = yaml.safe_load(value)
+    return name.strip(), options
+
+
 def _hv_ratio(queries: np.ndarray, front: dict[str, Any]) -> float:
     pts = to_minimisation(queries, _MO_DIRECTIONS)
     ref = to_minimisation(np.array([front["reference"]]), _MO_DIRECTIONS)[0]
@@ -104,8 +121,9 @@ def benchmark(strategies: Sequence[str], dataset: str, trials: int, seeds: int,
     results = {}
     for name in strategies:
         start, rows = time.perf_counter(), {b: [] for b in budgets}
+        strategy, options = parse_strategy_spec(name)
         for seed in range(seeds):
-            queries = run_strategy(name, dataset, trials, seed, multi_objective)
+            queries = run_strategy(strategy, dataset, trials, seed, multi_objective, options)
             for b in budgets:
                 rows[b].append(_hv_ratio(queries[:b], front) if multi_objective
                                else float(queries[:b, 0].max()))

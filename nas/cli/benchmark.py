@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
     bsub = p.add_subparsers(dest="benchmark", required=True, metavar="{nb201}")
     nb = bsub.add_parser("nb201", help="NAS-Bench-201 table: best found and regret")
     nb.add_argument("--strategy", required=True,
-                    help="strategy name, or several separated by commas (e.g. bo,tpe,rea)")
+                    help="strategy name, or several separated by commas (e.g. bo,tpe,rea); "
+                         "options after colons: bo:surrogate=exact")
     nb.add_argument("--trials", type=int, required=True, help="queries per run (N)")
     nb.add_argument("--seeds", type=int, default=5, help="runs per strategy, seeds 0..K-1")
     nb.add_argument("--dataset", default="cifar10",
@@ -45,16 +46,16 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace):
     """Run the benchmark; returns (result, text renderer) like every command."""
-    from nas.benchmarks.nb201 import benchmark
+    from nas.benchmarks.nb201 import benchmark, parse_strategy_spec
     from nas.strategies import list_strategies
 
     names = [n.strip() for n in args.strategy.split(",") if n.strip()]
     if not names:
         raise UserError("--strategy needs at least one strategy name")
     known = list_strategies()
-    for name in names:
-        if name not in known:
-            raise unknown_choice("strategy", name, known)
+    for name in names:  # a name may carry options: bo:surrogate=exact
+        if parse_strategy_spec(name)[0] not in known:
+            raise unknown_choice("strategy", parse_strategy_spec(name)[0], known)
     result = benchmark(names, args.dataset, args.trials, args.seeds, args.multi_objective,
                        args.report_at)
     return result, _render

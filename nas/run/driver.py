@@ -71,6 +71,9 @@ class Driver:
                                       config.seed, config.strategy.options, config.constraints)
         self.view = ResultsView(config.objectives, self.space, config.reference)
         self.pending: dict[int, Genotype] = {}  # asked, not yet recorded
+        self.ready: list[int] = []  # asked ahead, not yet submitted (trial ids, in order)
+        #: trials asked ahead of the free workers (None: one per worker)
+        self.ask_ahead: int | None = None
         self.unlogged: list[dict[str, Any]] = []  # asks since the last record
         self.next_id = 0
         self._next_snapshot = time.monotonic() + SNAPSHOT_EVERY_S
@@ -115,22 +118,43 @@ class Driver:
                 history.add(record)
 
     # ----- asking ---------------------------------------------------------------------
-    def _ask(self) -> tuple[int, Genotype]:
-        """Next trial; a genotype in flight is asked again (up to REASK_LIMIT times)."""
+    def _ask(self, k: int) -> None:
+        """Prepare k trials (`Strategy.ask_batch`; one `ask` when k is 1); a genotype in
+        flight is withdrawn and asked again singly (up to REASK_LIMIT times). The first log
+        entry of a batch carries its size, so the replay asks in the same batches."""
         with self._updating():
             in_flight = {g.key for g in self.pending.values()}
-            for attempt in range(REASK_LIMIT):
-                genotype = self.strategy.ask()
-                if genotype.key not in in_flight or attempt == REASK_LIMIT - 1:
-                    break
-                self.strategy.cancel(genotype)  # never evaluated: withdraw it
-                self.unlogged.append({"tid": None, "key": genotype.key,
-                                      "genotype": genotype.to_dict()})
+            batch = self.strategy.ask_batch(k) if k > 1 else [self.strategy.ask()]
+            entries, again = [], 0
+            for genotype in batch:
+                duplicate = genotype.key in in_flight
+                if duplicate:
+                    self.strategy.cancel(genotype)  # never evaluated: withdraw it
+                    again += 1
+                entries.append(self._prepared(genotype, duplicate))
+                in_flight.add(genotype.key)
+            if k > 1:
+                entries[0]["batch"] = k
+            self.unlogged.extend(entries)
+            for _ in range(again):
+                for attempt in range(REASK_LIMIT):
+                    genotype = self.strategy.ask()
+                    last = attempt == REASK_LIMIT - 1
+                    if genotype.key not in in_flight or last:
+                        break
+                    self.strategy.cancel(genotype)
+                    self.unlogged.append(self._prepared(genotype, True))
+                self.unlogged.append(self._prepared(genotype, False))
+                in_flight.add(genotype.key)
+
+    def _prepared(self, genotype: Genotype, discarded: bool) -> dict[str, Any]:
+        """The log entry of one ask; a kept ask gets a trial id and waits in `ready`."""
+        tid = None
+        if not discarded:
             tid, self.next_id = self.next_id, self.next_id + 1
-            self.unlogged.append({"tid": tid, "key": genotype.key,
-                                  "genotype": genotype.to_dict()})
             self.pending[tid] = genotype
-        return tid, genotype
+            self.ready.append(tid)
+        return {"tid": tid, "key": genotype.key, "genotype": genotype.to_dict()}
 
     # ----- the loop -------------------------------------------------------------------
     def run(self, workers: int, runner: RayTrials | InlineTrials | None = None) -> SearchSummary:
@@ -147,14 +171,14 @@ class Driver:
         runner = runner if runner is not None else RayTrials(
             self.task_base, res.num_cpus, res.num_gpus, self.config.max_retries,
             self.config.trial_timeout_s, self.store.log)
-        for tid, genotype in self.pending.items():
-            runner.submit(tid, genotype)
+        self.ready = sorted(self.pending)  # restored trials rerun first, in trial order
         try:
             while True:
                 self._fill(runner, workers)
-                if not len(runner):
+                if not len(runner) and not self.ready:
                     break
                 finished = runner.wait()
+                self._submit_ready(runner, workers)  # freed workers start the prepared trials
                 if finished:
                     self._finish(finished, len(runner))
         except KeyboardInterrupt:
@@ -187,10 +211,27 @@ class Driver:
             self.store.log(f"derived files not written: {exc}")
 
     def _fill(self, runner: RayTrials, workers: int) -> None:
-        """Ask and submit until `workers` trials run or the trial budget is spent."""
-        while (len(runner) < workers
-               and self.view.n_finished + len(self.pending) < self.config.trials):
-            tid, genotype = self._ask()
+        """Submit prepared trials while fewer than `workers` run; once none is left
+        prepared, ask `ahead` more beyond the running ones in one batch, within the trial
+        budget: a worker that finishes gets its next trial at once, the strategy thinks
+        while the workers run, and one model fit serves a whole batch."""
+        self._submit_ready(runner, workers)
+        if self.ready:
+            return
+        want = min(workers + self.ahead(workers) - len(runner) - len(self.ready),
+                   self.config.trials - self.view.n_finished - len(self.pending))
+        if want > 0:
+            self._ask(want)
+            self._submit_ready(runner, workers)
+
+    def ahead(self, workers: int) -> int:
+        """Trials asked ahead of the free workers: `ask_ahead`, by default one per worker."""
+        return workers if self.ask_ahead is None else self.ask_ahead
+
+    def _submit_ready(self, runner: RayTrials, workers: int) -> None:
+        while self.ready and len(runner) < workers:
+            tid = self.ready.pop(0)
+            genotype = self.pending[tid]
             cached = self.view.cached(genotype.key)
             if cached is not None:
                 flight = Flight(tid, genotype, 0, time.time(), None)

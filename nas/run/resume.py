@@ -2,7 +2,8 @@
 
 The trial log is the state: each record carries the strategy asks made since the previous
 record ("asks": [{"tid", "key", "genotype"}], tid None for an ask the driver discarded as
-a duplicate of an in-flight genotype and withdrew with `Strategy.cancel`), and records
+a duplicate of an in-flight genotype and withdrew with `Strategy.cancel`; "batch": k on
+the first of k asks made by one `Strategy.ask_batch(k)` call), and records
 are told in log order. Strategies are deterministic functions of their asks, tells and
 withdrawals (their RNG is derived from (seed, n_asked)), so replaying them in that order
 rebuilds the strategy; a snapshot (state.json: strategy state after `records` records
@@ -68,6 +69,25 @@ def pending_asks(records: Sequence[Mapping[str, Any]],
     return {tid: a for tid, a in asks.items() if tid not in finished}
 
 
+def _replay_asks(strategy: Strategy, asks: Sequence[Mapping[str, Any]],
+                 result: Restored) -> None:
+    """Ask again as the driver did: an entry with "batch": k opens one `ask_batch(k)`
+    call covering it and the next k - 1 entries; withdraw the asks it discarded."""
+    i = 0
+    while i < len(asks):
+        k = int(asks[i].get("batch", 1))
+        group = asks[i:i + k]
+        asked = strategy.ask_batch(k) if k > 1 else [strategy.ask()]
+        for ask, genotype in zip(group, asked):
+            result.replayed_asks += 1
+            if genotype.key != ask["key"] and result.diverged is None:
+                result.diverged = (f"replayed ask {result.replayed_asks} gave {genotype.key}, "
+                                   f"the log says {ask['key']}")
+            if ask["tid"] is None:  # the driver discarded it (in flight) and withdrew it
+                strategy.cancel(genotype)
+        i += k
+
+
 def restore(strategy: Strategy, space: Space, records: Sequence[Mapping[str, Any]],
             state: Mapping[str, Any] | None) -> Restored:
     """Load the snapshot (if usable) into `strategy`, replay the records after it, and
@@ -84,14 +104,7 @@ def restore(strategy: Strategy, space: Space, records: Sequence[Mapping[str, Any
                 raise UserError("state.json does not match trials.jsonl; refusing to resume "
                                 "(nothing was overwritten; delete state.json to replay the log)")
             asks = asks[len(unlogged):]
-        for ask in asks:
-            asked = strategy.ask()
-            result.replayed_asks += 1
-            if asked.key != ask["key"] and result.diverged is None:
-                result.diverged = (f"replayed ask {result.replayed_asks} gave {asked.key}, "
-                                   f"the log says {ask['key']}")
-            if ask["tid"] is None:  # the driver discarded it (in flight) and withdrew it
-                strategy.cancel(asked)
+        _replay_asks(strategy, asks, result)
         record = records[i]
         genotype = space.validate(Genotype.from_dict(record["genotype"]))
         strategy.tell(genotype, Metrics.from_dict(record["metrics"]))

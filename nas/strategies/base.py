@@ -99,6 +99,11 @@ class Strategy(abc.ABC):
     def ask(self) -> Genotype:
         """Propose the next genotype."""
 
+    def ask_batch(self, k: int) -> list[Genotype]:
+        """Propose k genotypes at once (the driver asks ahead in batches). Strategies with
+        a model override this to fit it once per batch; `ask_batch(1)` must equal `ask`."""
+        return [self.ask() for _ in range(k)]
+
     @abc.abstractmethod
     def tell(self, genotype: Genotype, metrics: Metrics) -> None:
         """Report the result of a genotype returned by `ask`."""

@@ -23,42 +23,68 @@ genotypes, expected improvement over a local + global candidate pool, never re-a
   reference point taken from the data it chases the cheap, inaccurate end of the front.
   The other variants tried are in benchmarks/nb201_mo_results.md.
 - Batches: in-flight genotypes enter the GP with their posterior mean ("kriging
-  believer", Ginsbourger et al. 2010), so parallel asks spread out.
-Randomness comes from (seed, n_asked) and warm-started hyperparameters are part of the
-state, so a restored or replayed strategy asks exactly the same genotypes.
+  believer", Ginsbourger et al. 2010), so parallel asks spread out; `ask_batch(k)` picks
+  k from one model, each pick believed before the next (`acquisition`), so the driver's
+  ask-ahead batches cost about one ask.
+- Scale (`surrogate` "subset", the default): past `max_points` (256) measured trials the
+  GPs are conditioned on the best half of `max_points` plus a uniform draw from the rest,
+  redrawn every ask, and hyperparameters are refitted (warm-started) once `refit_every`
+  asks and `refit_growth` (2%) of the history have passed. Why this and not a sparse GP:
+  EI only needs the model to rank candidates near the incumbents, which the best half
+  keeps dense, while the random half keeps the global trend; the cost is then flat in the
+  history size (the exact GP's O(n^3) refits made an ask take 1.3 s at 1,000 trials),
+  with no inducing-point optimisation to tune, and below `max_points` it is the exact GP
+  unchanged (NB201 figures identical at 100 queries). Told trials are kept as growing
+  arrays (`told_arrays`), so no per-ask Python loop over the history remains.
+  `surrogate="exact"` restores the exact GP on every observation and the old refit
+  schedule (every ask below `refit_below`, then every `refit_every`-th); it asks exactly
+  what `bo` asked before. Ask times: benchmarks/bench_ask_time.py.
+Randomness comes from (seed, n_asked) and warm-started hyperparameters (and the ask of
+their last fit) are part of the state, so a restored or replayed strategy asks exactly
+the same genotypes.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import contextlib
+import functools
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 
-from nas.pareto.fronts import non_dominated_sort, pareto_mask
+from nas.pareto.fronts import non_dominated_sort
 from search_spaces.errors import UserError, unknown_choice
 from search_spaces.genotype import Genotype
 
+from .acquisition import PoolAcquisition
 from .base import STRATEGIES
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
-from .gp import GaussianProcess, expected_improvement, normal_scores, prob_between
-from .mobo import box_decomposition, expected_hvi, model_reference
-from .observations import HistoryStrategy, Observation
+from .gp import GaussianProcess, PoolPosterior, normal_scores
+from .observations import HistoryStrategy
+from .told_arrays import ToldArrays
 
 __all__ = ["BayesOpt"]
 
 _CHEBYSHEV_RHO = 0.05  # ParEGO's augmentation weight (Knowles 2006, Eq. 2)
 MO_ACQUISITIONS = ("parego", "ehvi")
+SURROGATES = ("subset", "exact")
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, found once (a few ms per lookup)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: results stay correct, only speed/reproducibility suffer
+        return None
+    return ThreadpoolController()
 
 
 def _threadpool_limits():
     """One BLAS thread: faster for these sizes on shared cores, and bit-reproducible."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: results stay correct, only speed/reproducibility suffer
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
+    controller = _blas_controller()
+    return controller.limit(limits=1) if controller is not None else contextlib.nullcontext()
 
 
 @STRATEGIES.register("bo")
@@ -67,59 +93,97 @@ class BayesOpt(HistoryStrategy):
 
     name = "bo"
     defaults = {"n_init": 10, "top": 10, "mutations": 50, "random": 2000, "maxiter": 50,
-                "refit_below": 100, "refit_every": 5, "mo_acquisition": "parego"}
+                "refit_below": 100, "refit_every": 5, "mo_acquisition": "parego",
+                "surrogate": "subset", "max_points": 256, "refit_growth": 0.02}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.require_positive("n_init", "random", "refit_every")
+        self.require_positive("n_init", "random", "refit_every", "max_points")
+        if self.options["surrogate"] not in SURROGATES:
+            raise unknown_choice("bo option 'surrogate'", self.options["surrogate"], SURROGATES)
         if self.options["mo_acquisition"] not in MO_ACQUISITIONS:
             raise unknown_choice("bo option 'mo_acquisition'", self.options["mo_acquisition"],
                                  MO_ACQUISITIONS)
         self.encoder = Encoder(self.space)
         self.thetas: dict[str, list[float]] = {}
+        self.fitted_at: dict[str, int] = {}  # n_asked at each GP's last hyperparameter fit
+        self.told = ToldArrays(self.encoder, len(self.objectives), len(self.constraints))
 
     # ----- ask / tell ---------------------------------------------------------------
     def ask(self) -> Genotype:
-        rng = self.rng()
-        self.n_asked += 1
-        with _threadpool_limits():
-            genotype = self._propose(rng)
-        return self.history.asked(genotype)
+        return self.ask_batch(1)[0]
 
-    def _propose(self, rng: np.random.Generator) -> Genotype:
-        history, opts = self.history, self.options
-        measured = [history.observations[i] for i in history.measured()]
+    def ask_batch(self, k: int) -> list[Genotype]:
+        """k genotypes from one model: the picks after the first are chosen with the
+        earlier ones pending at their posterior mean (`acquisition`), so a batch costs
+        about one ask. `ask_batch(1)` is `ask`."""
+        out: list[Genotype] = []
+        with _threadpool_limits():
+            while len(out) < k:
+                rng = self.rng()
+                if self._initialising():
+                    self.n_asked += 1
+                    out.append(self.history.asked(unseen_sample(self, self.history, rng, 100)))
+                else:
+                    self.n_asked += k - len(out)
+                    out.extend(self._propose(rng, k - len(out)))
+        return out
+
+    def _initialising(self) -> bool:
+        history = self.history
         started = len(history.observations) + len(history.pending)
-        if started < opts["n_init"] or len(measured) < 2:
-            return unseen_sample(self, history, rng, 100)
-        rows = self.encoder.rows(o.genotype for o in measured)
-        X, Xp = self.encoder.onehot(rows), self.encoder.onehot(self.encoder.rows(history.pending))
-        targets = self._targets(measured, rng)
-        feasible = np.array([o.violation <= 0 for o in measured])
-        top = rows[self._parents(targets, feasible, measured)]
-        exclude = {self.encoder.row(o.genotype) for o in history.observations}
-        exclude.update(self.encoder.row(g) for g in history.pending)
+        return started < self.options["n_init"] or len(history.observations) - int(
+            self.told.update(history.observations).failed.sum()) < 2
+
+    def _propose(self, rng: np.random.Generator, k: int) -> list[Genotype]:
+        """k picks (recorded as asked) from one model of the measured observations."""
+        history, opts = self.history, self.options
+        told = self.told.update(history.observations)
+        measured = np.flatnonzero(~told.failed)
+        rows = told.rows[measured]
+        targets = self._targets(told.values[measured], rng)
+        violation = told.total_violation[measured]
+        feasible = violation <= 0
+        ranking = self._ranking(targets, feasible, violation)
+        top = rows[self._parents(ranking)]
+        pending = self.encoder.rows(history.pending)
+        exclude = np.concatenate([told.keys, self.encoder.keys(pending)])
         pool = candidate_pool(self.encoder, top, rng, opts["mutations"], opts["random"],
                               exclude)
         pool = self.encoder.distinct_functions(pool, history.seen)
         if not len(pool):  # everything nearby and every random draw was seen
-            return unseen_sample(self, history, rng, 100)
-        score = self._acquisition(X, Xp, targets, feasible, measured,
-                                  self.encoder.onehot(pool))
+            return [history.asked(unseen_sample(self, history, rng, 100)) for _ in range(k)]
+        fit = self._fit_subset(ranking)
+        model = _ModelData(self.encoder.onehot(rows[fit]), targets[fit], feasible[fit],
+                           told.violations[measured][fit], len(measured),
+                           self.encoder.onehot(pending))
+        acquisition = self._acquisition(model, targets, feasible, self.encoder.onehot(pool))
+        taken = np.zeros(len(pool), dtype=bool)
+        return [history.asked(self._pick(acquisition, pool, taken, rng)) for _ in range(k)]
+
+    def _pick(self, acquisition: PoolAcquisition, pool: np.ndarray, taken: np.ndarray,
+              rng: np.random.Generator) -> Genotype:
+        """The best-scoring pool row not yet taken that the space allows (a space may
+        forbid some combinations of choices); it joins the model as believed."""
+        score = np.where(taken, -np.inf, acquisition.scores())
         for i in np.argsort(-score, kind="stable")[:100]:
-            try:  # a space may forbid some combinations of choices
-                return self.encoder.genotype(pool[i])
+            if taken[i]:
+                break
+            taken[i] = True
+            try:
+                genotype = self.encoder.genotype(pool[i])
             except UserError:
                 continue
-        return unseen_sample(self, history, rng, 100)
+            acquisition.add(i)
+            return genotype
+        return unseen_sample(self, self.history, rng, 100)
 
     # ----- model ----------------------------------------------------------------------
-    def _targets(self, measured: Sequence[Observation], rng: np.random.Generator
-                 ) -> np.ndarray:
-        """Higher-is-better normal scores (n, 1) of the objective or of a random augmented-
-        Chebyshev scalarisation (ParEGO); for EHVI, (n, m): one column per objective."""
+    def _targets(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Higher-is-better normal scores (n, 1) of the objective values (n, m) or of a
+        random augmented-Chebyshev scalarisation (ParEGO); for EHVI, (n, m)."""
         signs = np.array([1.0 if o.direction == "maximize" else -1.0 for o in self.objectives])
-        values = np.array([o.values for o in measured], dtype=float) * signs
+        values = values * signs
         scores = np.column_stack([normal_scores(v) for v in values.T])
         if values.shape[1] == 1 or self.options["mo_acquisition"] == "ehvi":
             return scores
@@ -129,79 +193,109 @@ class BayesOpt(HistoryStrategy):
         chebyshev = (weights * cost).max(1) + _CHEBYSHEV_RHO * (weights * cost).sum(1)
         return normal_scores(-chebyshev)[:, None]
 
-    def _parents(self, targets: np.ndarray, feasible: np.ndarray,
-                 measured: Sequence[Observation]) -> np.ndarray:
-        """Positions of the genotypes whose neighbourhoods enter the pool: the `top` best
-        (feasible first), and for EHVI at least the whole feasible front."""
+    @staticmethod
+    def _ranking(targets: np.ndarray, feasible: np.ndarray, violation: np.ndarray
+                 ) -> tuple[np.ndarray, int]:
+        """Positions best first (feasible first; by target, or for several target columns
+        by non-dominated rank then violation) and the size of the feasible front."""
         if targets.shape[1] == 1:
-            return np.lexsort((-targets[:, 0], ~feasible))[:self.options["top"]]
+            return np.lexsort((-targets[:, 0], ~feasible)), 0
         rank = np.full(len(targets), np.inf)
         if feasible.any():
             rank[feasible] = non_dominated_sort(-targets[feasible])
-        violation = np.array([o.violation for o in measured])
-        order = np.lexsort((np.arange(len(rank)), violation, rank))
-        return order[:max(self.options["top"], int((rank == 0).sum()))]
+        return np.lexsort((np.arange(len(rank)), violation, rank)), int((rank == 0).sum())
 
-    def _posterior(self, name: str, X: np.ndarray, y: np.ndarray,
-                   Xp: np.ndarray) -> GaussianProcess:
+    def _parents(self, ranking: tuple[np.ndarray, int]) -> np.ndarray:
+        """Positions of the genotypes whose neighbourhoods enter the pool: the `top` best
+        (feasible first), and for EHVI at least the whole feasible front."""
+        order, front = ranking
+        return order[:max(self.options["top"], front)]
+
+    def _fit_subset(self, ranking: tuple[np.ndarray, int]) -> np.ndarray:
+        """Positions the GPs are conditioned on: all of them (`surrogate` "exact", or at
+        most `max_points` observations), else the best half of `max_points` and a uniform
+        draw from the rest (drawn afresh each ask)."""
+        order, cap = ranking[0], self.options["max_points"]
+        if self.options["surrogate"] == "exact" or len(order) <= cap:
+            return np.arange(len(order))
+        rng = np.random.default_rng([self.seed, self.n_asked, 1])  # leaves the pool's draws
+        rest = rng.choice(order[cap // 2:], cap - cap // 2, replace=False)
+        return np.sort(np.concatenate([order[:cap // 2], rest]))
+
+    def _refit_due(self, name: str, n: int) -> bool:
+        """Whether the hyperparameters of GP `name` are re-optimised at this ask, told `n`
+        observations: always below `refit_below`; then "exact" every `refit_every` asks,
+        "subset" once `refit_every` asks and a `refit_growth` share of n have passed."""
+        opts = self.options
+        if n < opts["refit_below"] or name not in self.thetas:
+            return True
+        if opts["surrogate"] == "exact":
+            return self.n_asked % opts["refit_every"] == 0
+        since = self.n_asked - self.fitted_at.get(name, 0)
+        return since >= max(opts["refit_every"], opts["refit_growth"] * n)
+
+    def _posterior(self, name: str, X: np.ndarray, y: np.ndarray, model: "_ModelData"
+                   ) -> GaussianProcess:
         """A GP on (X, y), refitted on schedule, conditioned on pending points at their mean."""
         gp = GaussianProcess(self.thetas.get(name))
-        refit = (len(X) < self.options["refit_below"]
-                 or self.n_asked % self.options["refit_every"] == 0 or name not in self.thetas)
-        gp.fit(X, y, self.options["maxiter"]) if refit else gp.condition(X, y)
+        if self._refit_due(name, model.n):
+            gp.fit(X, y, self.options["maxiter"])
+            self.fitted_at[name] = self.n_asked
+        else:
+            gp.condition(X, y)
         self.thetas[name] = gp.theta.tolist()
-        if len(Xp):
-            believed, _ = gp.predict(Xp)
-            gp.condition(np.vstack([X, Xp]), np.concatenate([y, believed]))
+        if len(model.Xp):
+            believed, _ = gp.predict(model.Xp)
+            gp.condition(np.vstack([X, model.Xp]), np.concatenate([y, believed]))
         return gp
 
-    def _acquisition(self, X: np.ndarray, Xp: np.ndarray, targets: np.ndarray,
-                     feasible: np.ndarray, measured: Sequence[Observation],
-                     Xc: np.ndarray) -> np.ndarray:
-        """EI (one target column) or EHVI (one per objective) x P(feasible) at rows Xc."""
+    def _acquisition(self, model: "_ModelData", targets: np.ndarray, feasible: np.ndarray,
+                     Xc: np.ndarray) -> PoolAcquisition:
+        """EI (one target column) or EHVI (one per objective) x P(feasible) at rows Xc;
+        `targets` and `feasible` cover every measured observation (the incumbent, the
+        front). Pending genotypes join each GP, and the EHVI front, at their means."""
         if targets.shape[1] == 1:
-            mu, sd = self._posterior("objective", X, targets[:, 0], Xp).predict(Xc)
-            score = expected_improvement(mu, sd, targets[feasible, 0].max()) \
-                if feasible.any() else np.ones(len(Xc))
+            names = ["objective"]
         else:
-            score, mu, sd = self._ehvi(X, Xp, targets, feasible, Xc)
+            names = [f"objective:{o.name}" for o in self.objectives]
+        objectives, believed = [], []
+        for j, name in enumerate(names):
+            gp = self._posterior(name, model.X, model.y[:, j], model)
+            objectives.append(PoolPosterior(gp, Xc))
+            believed.append(gp.predict(model.Xp)[0] if len(model.Xp) else np.zeros(0))
+        constraints = []
         for j, constraint in enumerate(self.constraints):
-            g = np.array([o.violations[j] for o in measured], dtype=float)
+            g = model.violations[:, j]
             ok = np.isfinite(g)
             if ok.sum() < 2:
                 continue
             centre, scale = g[ok].mean(), g[ok].std() or 1.0
-            model = self._posterior(f"constraint:{constraint.name}", X[ok],
-                                    (g[ok] - centre) / scale, Xp)
-            c_mu, c_sd = model.predict(Xc)
-            score = score * prob_between(c_mu, c_sd, None, -centre / scale)
-        if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
-            score = mu + sd
-        return score
-
-    def _ehvi(self, X: np.ndarray, Xp: np.ndarray, targets: np.ndarray, feasible: np.ndarray,
-              Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """EHVI of the candidates in the normal-score space, one GP per objective; pending
-        genotypes join the front at their posterior means (kriging believer). Also returns
-        the summed posterior means and sds (the optimistic fallback)."""
-        mu, sd, believed = [], [], []
-        for j, objective in enumerate(self.objectives):
-            gp = self._posterior(f"objective:{objective.name}", X, targets[:, j], Xp)
-            for out, value in zip((mu, sd), gp.predict(Xc)):
-                out.append(value)
-            believed.append(gp.predict(Xp)[0] if len(Xp) else np.zeros(0))
-        mu, sd = np.column_stack(mu), np.column_stack(sd)
-        if not feasible.any():
-            return np.ones(len(Xc)), mu.sum(1), sd.sum(1)
-        points = -np.vstack([targets[feasible], np.column_stack(believed)])  # minimised
-        front = points[pareto_mask(points)]
-        lower, upper = box_decomposition(front, model_reference(front, -targets))
-        return expected_hvi(-mu, sd, lower, upper), mu.sum(1), sd.sum(1)
+            gp = self._posterior(f"constraint:{constraint.name}", model.X[ok],
+                                 (g[ok] - centre) / scale, model)
+            constraints.append((PoolPosterior(gp, Xc), -centre / scale))
+        believed = np.column_stack(believed) if len(names) > 1 else np.zeros((0, 1))
+        return PoolAcquisition(objectives, constraints, targets, feasible, believed)
 
     # ----- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "thetas": {k: list(v) for k, v in self.thetas.items()}}
+        return {**super().state_dict(), "thetas": {k: list(v) for k, v in self.thetas.items()},
+                "fitted_at": dict(self.fitted_at)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.thetas = {k: list(v) for k, v in state["thetas"].items()}
+        self.fitted_at = {k: int(v) for k, v in state.get("fitted_at", {}).items()}
+
+
+@dataclass(frozen=True)
+class _ModelData:
+    """What the GPs of one ask are conditioned on: one-hot rows X (k, d), targets y (k, t),
+    feasibility and per-constraint violations of those rows, the number n of measured
+    observations they were chosen from, and the pending genotypes' rows Xp."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feasible: np.ndarray
+    violations: np.ndarray
+    n: int
+    Xp: np.ndarray

@@ -31,6 +31,9 @@ class Encoder:
         self.sizes = np.array([len(d.choices) for d in self.decisions])
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
         self._index = [{c: i for i, c in enumerate(d.choices)} for d in self.decisions]
+        # odd 64-bit multipliers, fixed: the same rows hash alike in every process
+        self._multipliers = np.random.default_rng(0x5EED).integers(
+            0, 2**63, len(self.decisions), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self._memo: dict[tuple[int, ...], tuple[tuple[int, ...], str | None]] = {}
 
     @property
@@ -45,6 +48,11 @@ class Encoder:
     def rows(self, genotypes: Iterable[Genotype]) -> np.ndarray:
         return np.array([self.row(g) for g in genotypes], dtype=np.int64).reshape(
             -1, len(self.decisions))
+
+    def keys(self, rows: np.ndarray) -> np.ndarray:
+        """A uint64 hash per index row (n, decisions), fast to sort and compare. Distinct
+        rows collide with chance ~n^2 / 2^64; a collision only drops a candidate."""
+        return (rows.astype(np.uint64) * self._multipliers).sum(axis=1, dtype=np.uint64)
 
     def onehot(self, rows: np.ndarray) -> np.ndarray:
         """(n, width) one-hot matrix of (n, decisions) index rows, as `Space.encode`."""
@@ -112,14 +120,18 @@ def mutate_rows(encoder: Encoder, rows: np.ndarray, rng: np.random.Generator) ->
 
 
 def candidate_pool(encoder: Encoder, top: np.ndarray, rng: np.random.Generator,
-                   mutations: int, n_random: int, exclude: set[tuple[int, ...]]) -> np.ndarray:
-    """Unique index rows not in `exclude`: every neighbour of each `top` row, then
-    `mutations` two-step mutations of each, then `n_random` uniform rows."""
+                   mutations: int, n_random: int, exclude: np.ndarray) -> np.ndarray:
+    """Unique index rows, none among the `exclude` rows (or `Encoder.keys` of rows), in
+    first-seen order: every neighbour of each `top` row, then `mutations` two-step
+    mutations of each, then `n_random` uniform rows."""
     parts = [neighbour_rows(encoder, row) for row in top.tolist()]
     if mutations and len(top):
         parents = np.repeat(top, mutations, axis=0)
         parts.append(mutate_rows(encoder, mutate_rows(encoder, parents, rng), rng))
     parts.append(encoder.random_rows(rng, n_random))
-    found = dict.fromkeys(map(tuple, np.concatenate(parts).tolist()))
-    rows = [r for r in found if r not in exclude]
-    return np.array(rows, dtype=np.int64).reshape(-1, len(encoder.decisions))
+    rows = np.concatenate(parts)
+    keys = encoder.keys(rows)
+    _, first = np.unique(keys, return_index=True)
+    first.sort()
+    excluded = exclude if exclude.ndim == 1 else encoder.keys(exclude)
+    return rows[first[~np.isin(keys[first], excluded)]]

@@ -16,7 +16,8 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 from scipy.special import ndtr, ndtri
 
-__all__ = ["GaussianProcess", "normal_scores", "expected_improvement", "prob_between"]
+__all__ = ["GaussianProcess", "PoolPosterior", "normal_scores", "expected_improvement",
+           "prob_between"]
 
 _LOG_LS = (math.log(0.05), math.log(50.0))
 _LOG_SF = (math.log(1e-2), math.log(20.0))
@@ -120,3 +121,33 @@ class GaussianProcess:
         v = solve_triangular(self.L, Ks.T, lower=True)
         var = np.maximum(self.sf - (v * v).sum(0), 1e-12)
         return Ks @ self.alpha, np.sqrt(var)
+
+
+class PoolPosterior:
+    """A GP's posterior at fixed candidate rows Xc (c, d), updated in O(c k) as candidates
+    join the conditioning set at their posterior mean (the kriging believer, Ginsbourger
+    et al. 2010): the mean stays, the covariance loses a rank-one term per added point
+    (GPML Eq. 2.24 applied one point at a time), so a batch of picks costs one predict."""
+
+    def __init__(self, gp: GaussianProcess, Xc: np.ndarray) -> None:
+        self.gp, self.Xc = gp, Xc
+        Ks = gp._kernel(Xc, gp.X, gp.ls, gp.sf)
+        self._v = solve_triangular(gp.L, Ks.T, lower=True)  # (k, c)
+        self.mu = Ks @ gp.alpha
+        self.var = np.maximum(gp.sf - (self._v * self._v).sum(0), 1e-12)
+        self._noise = gp._unpack(gp.theta)[2] + _JITTER
+        self._updates: list[np.ndarray] = []  # scaled covariance columns of added points
+
+    @property
+    def sd(self) -> np.ndarray:
+        return np.sqrt(self.var)
+
+    def add(self, i: int) -> None:
+        """Condition on candidate i observed at its current mean."""
+        gp = self.gp
+        cov = gp._kernel(self.Xc, self.Xc[i:i + 1], gp.ls, gp.sf)[:, 0] - self._v.T @ self._v[:, i]
+        for u in self._updates:
+            cov -= u * u[i]
+        u = cov / math.sqrt(max(cov[i], 0.0) + self._noise)
+        self._updates.append(u)
+        self.var = np.maximum(self.var - u * u, 1e-12)

@@ -122,7 +122,7 @@ def _interrupt(driver, where):
         strategy.tell = lambda g, m: (once(len(strategy.history.observations) == 5), tell(g, m))
     elif where == "inside ask":  # n_asked already counted, hyperparameters half refitted
         propose = strategy._propose
-        strategy._propose = lambda rng: (once(strategy.n_asked == 7), propose(rng))[1]
+        strategy._propose = lambda *args: (once(strategy.n_asked == 7), propose(*args))[1]
     else:  # the strategy asked, the driver has not yet noted the ask
         ask = strategy.ask
         strategy.ask = lambda: (g := ask(), once(strategy.n_asked == 7))[0]
@@ -156,7 +156,10 @@ class Repeating(BayesOpt):
         if self.n_asked == 5:
             self.n_asked += 1
             return self.history.asked(self.history.pending[-1])
-        return super().ask()
+        return super().ask_batch(1)[0]
+
+    def ask_batch(self, k):  # the driver asks ahead in batches: repeat inside one too
+        return [self.ask() for _ in range(k)]
 
 
 def test_an_ask_discarded_as_in_flight_is_withdrawn_and_replayed(tmp_path):

@@ -62,7 +62,8 @@ def test_candidate_pool_excludes_seen_and_is_unique(nb201):
     enc = Encoder(nb201)
     rng = np.random.default_rng(0)
     top = enc.rows([nb201.sample(rng) for _ in range(3)])
-    exclude = {tuple(r) for r in neighbour_rows(enc, top[0]).tolist()}
-    pool = candidate_pool(enc, top, rng, mutations=20, n_random=300, exclude=exclude)
+    excluded = neighbour_rows(enc, top[0])
+    exclude = {tuple(r) for r in excluded.tolist()}
+    pool = candidate_pool(enc, top, rng, mutations=20, n_random=300, exclude=excluded)
     as_set = {tuple(r) for r in pool.tolist()}
     assert len(as_set) == len(pool) and not as_set & exclude and len(pool) > 300

@@ -1,0 +1,95 @@
+"""bo at scale: the capped GP subset, batch asks, and exact resume of both."""
+import numpy as np
+import pytest
+
+from nas.pareto.constraints import Constraint
+from nas.strategies.gp import GaussianProcess, PoolPosterior
+
+from strategy_helpers import MULTI, build, drive, json_roundtrip, synthetic
+
+SMALL = {"n_init": 4, "max_points": 12, "random": 200, "mutations": 10, "maxiter": 10,
+         "refit_below": 8}
+
+
+def test_pool_posterior_add_equals_conditioning_on_the_believed_mean():
+    rng = np.random.default_rng(0)
+    X, Xc = rng.integers(0, 2, (15, 6)).astype(float), rng.integers(0, 2, (40, 6)).astype(float)
+    gp = GaussianProcess().fit(X, rng.normal(size=15), maxiter=5)
+    pool = PoolPosterior(gp, Xc)
+    pool.add(3)
+    pool.add(17)
+    believed = gp.predict(Xc[[3, 17]])[0]
+    exact = GaussianProcess(gp.theta.tolist()).condition(
+        np.vstack([X, Xc[[3, 17]]]), np.concatenate([_targets(gp), believed]))
+    mu, sd = exact.predict(Xc)
+    np.testing.assert_allclose(pool.mu, mu, atol=1e-8)
+    np.testing.assert_allclose(pool.sd, sd, atol=1e-6)
+
+
+def _targets(gp):
+    """The training targets behind gp.alpha: y = (K + noise I) alpha."""
+    return gp.L @ (gp.L.T @ gp.alpha)
+
+
+@pytest.mark.parametrize("objectives, options, constraints", [
+    (None, {}, ()), (MULTI, {"mo_acquisition": "parego"}, ()),
+    (MULTI, {"mo_acquisition": "ehvi"}, ()),
+    (None, {}, (Constraint("params", max=1.2e6),))])
+def test_subset_and_batches_resume_exactly(objectives, options, constraints):
+    """Past max_points the GPs use a refreshed subset; batch asks and a state_dict round
+    trip continue exactly as an uninterrupted strategy (single, ParEGO, EHVI, constrained)."""
+    kwargs = {"objectives": objectives} if objectives else {}
+    opts = {**SMALL, **options}
+    a = build("bo", constraints=constraints, **kwargs, **opts)
+    drive(a, 20, batch=2)
+    b = build("bo", constraints=constraints, **kwargs, **opts)
+    b.load_state_dict(json_roundtrip(a.state_dict()))
+    space, evaluator = synthetic()
+    for strategy in (a, b):
+        strategy.picked = strategy.ask_batch(3)
+        for g in strategy.picked:
+            strategy.tell(g, evaluator(space, g))
+    assert [g.key for g in a.picked] == [g.key for g in b.picked]
+    assert len({g.key for g in a.picked}) == 3
+    assert a.ask().key == b.ask().key
+    assert a.state_dict() == b.state_dict()
+
+
+def test_fit_subset_keeps_the_best_half_and_max_points():
+    strategy = build("bo", **SMALL)
+    drive(strategy, 30)
+    order = np.arange(29, -1, -1)  # pretend the last observation is the best
+    chosen = strategy._fit_subset((order, 0))
+    assert len(chosen) == SMALL["max_points"] and len(set(chosen.tolist())) == len(chosen)
+    assert set(order[:SMALL["max_points"] // 2]) <= set(chosen.tolist())
+    exact = build("bo", surrogate="exact", **SMALL)
+    assert len(exact._fit_subset((order, 0))) == 30
+
+
+def test_refits_thin_out_as_the_history_grows():
+    strategy = build("bo", **{**SMALL, "refit_every": 2, "refit_growth": 0.5})
+    drive(strategy, 30)
+    strategy.fitted_at["objective"] = strategy.n_asked
+    strategy.n_asked += 14  # 2 asks passed, but not half of the 30 observations
+    assert not strategy._refit_due("objective", 30)
+    strategy.n_asked += 1
+    assert strategy._refit_due("objective", 30)
+    assert strategy._refit_due("objective", 7)  # below refit_below: every ask
+
+
+def test_ask_batch_of_one_is_ask():
+    a, b = build("bo", **SMALL), build("bo", **SMALL)
+    drive(a, 16)
+    drive(b, 16)
+    assert [a.ask().key for _ in range(3)] == [b.ask_batch(1)[0].key for _ in range(3)]
+
+
+def test_benchmark_strategy_specs_carry_options():
+    from nas.benchmarks.nb201 import parse_strategy_spec
+    from search_spaces.errors import UserError
+
+    assert parse_strategy_spec("bo:surrogate=exact:max_points=128") == (
+        "bo", {"surrogate": "exact", "max_points": 128})
+    assert parse_strategy_spec("tpe") == ("tpe", {})
+    with pytest.raises(UserError, match="key=value"):
+        parse_strategy_spec("bo:exact")
