@@ -27,6 +27,7 @@ from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
 from .config import SearchConfig
+from .metric_names import check_declared, check_first_result, cost_to_measure
 from .progress import Progress
 from .resume import restore, snapshot
 from .runner import Flight, InlineTrials, RayTrials
@@ -66,6 +67,9 @@ class Driver:
         spec = config.to_dict()
         self.space, self.evaluator = build_components(spec["space"], spec["evaluator"])
         self.task_base = task_base(spec, self.evaluator)
+        self.task_base["cost_metrics"] = cost_to_measure(config)
+        check_declared(config, self.evaluator)
+        self._undeclared = getattr(self.evaluator, "metric_names", None) is None
         self.evaluator.check(self.space)
         self.strategy = make_strategy(config.strategy.name, self.space, config.objectives,
                                       config.seed, config.strategy.options, config.constraints)
@@ -157,6 +161,9 @@ class Driver:
                 finished = runner.wait()
                 if finished:
                     self._finish(finished, len(runner))
+        except UserError:  # an undeclared evaluator's first result lacks a metric
+            runner.cancel_all()
+            raise
         except KeyboardInterrupt:
             runner.cancel_all()
             self.store.log("interrupted; resume with `nas search --resume "
@@ -210,8 +217,21 @@ class Driver:
             record["violations"] = {c.name: v for c, v in zip(self.config.constraints, amounts)}
         return record
 
+    def _check_first(self, finished: list[tuple[Flight, dict[str, Any]]]) -> None:
+        """Check the first result of an evaluator without `metric_names` (complete, or
+        failed by the worker for lacking an objective: "returned" names what it had)."""
+        for _, result in finished:
+            metrics = Metrics.from_dict(result["metrics"])
+            if metrics.ok or "returned" in result:
+                check_first_result(self.config, result.get("returned")
+                                   or [*metrics.objectives, *metrics.cost])
+                self._undeclared = False
+                return
+
     def _finish(self, finished: list[tuple[Flight, dict[str, Any]]], running: int) -> None:
         """Record a batch durably (one fsync), then tell the strategy, in order."""
+        if self._undeclared:
+            self._check_first(finished)
         with self._updating():
             records = [self._record(flight, result) for flight, result in finished]
             for i, record in enumerate(records):
