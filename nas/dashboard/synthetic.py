@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from nas.pareto.fronts import front_summary
+from nas.pareto.reference import derive_reference
 
 __all__ = ["make_synthetic_run", "synthetic_records", "synthetic_config"]
 
@@ -130,7 +131,9 @@ def make_synthetic_run(run_dir: str | Path, n: int = 10_000, seed: int = 0, work
     done = [r for r in records if r["metrics"]["status"] == "complete"]
     values = np.array([[r["metrics"]["objectives"]["accuracy"], r["metrics"]["cost"]["params"]]
                        for r in done]).reshape(-1, 2)
-    summary = front_summary(values, ["maximize", "minimize"])
+    directions = ["maximize", "minimize"]
+    summary = front_summary(values, directions, derive_reference(values, directions)
+                            if len(values) else None)
     (run / "pareto.json").write_text(json.dumps({
         "objectives": ["accuracy", "params"], "directions": ["maximize", "minimize"],
         "front_trial_ids": sorted(done[i]["trial_id"] for i in summary["front_indices"]),

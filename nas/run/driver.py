@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from nas.pareto.constraints import apply_constraints, violations
+from nas.pareto.reference import run_reference
 from nas.store.results import ResultsView
 from nas.store.trial_log import RunStore
 from nas.strategies import make_strategy
@@ -73,7 +74,9 @@ class Driver:
         self.evaluator.check(self.space)
         self.strategy = make_strategy(config.strategy.name, self.space, config.objectives,
                                       config.seed, config.strategy.options, config.constraints)
-        self.view = ResultsView(config.objectives, self.space, config.reference)
+        reference = config.reference if store is None else run_reference(
+            store.dir, [o.name for o in config.objectives], config.reference)
+        self.view = ResultsView(config.objectives, self.space, reference)
         self.pending: dict[int, Genotype] = {}  # asked, not yet recorded
         self.unlogged: list[dict[str, Any]] = []  # asks since the last record
         self.next_id = 0

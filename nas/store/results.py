@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nas.pareto.reference import REFERENCE_AFTER, REFERENCE_FILE, write_reference
 from nas.pareto.tracker import FrontTracker
 from nas.strategies.base import Objective
 from search_spaces.space import Space
@@ -141,6 +142,7 @@ class ResultsView:
     def flush(self, store, study_name: str) -> None:
         """Write pareto.json, trials.parquet and the Optuna mirror from the log."""
         start = time.monotonic()
+        self._store_reference(store.dir)
         store.write_json("pareto.json", self.pareto(), compact=True)
         if self.records:
             store.write_parquet(self._rows, flat=True)
@@ -148,3 +150,13 @@ class ResultsView:
                                               self.objectives, self.space, self._mirrored)
         spent = time.monotonic() - start
         self._next_flush = time.monotonic() + max(FLUSH_EVERY_S, spent / FLUSH_MAX_SHARE)
+
+    def _store_reference(self, run_dir) -> None:
+        """Write reference.json once the reference is fixed (kept when already there)."""
+        front = self.front
+        if not front.fixed or (run_dir / REFERENCE_FILE).exists():
+            return
+        source = (f"derived from the first {REFERENCE_AFTER} feasible trials" if front.derived
+                  else "config")
+        write_reference(run_dir, [o.name for o in self.objectives], front.directions,
+                        front.reference, source)
