@@ -142,8 +142,9 @@ class Driver:
     # ----- the loop -------------------------------------------------------------------
     def run(self, workers: int, runner: RayTrials | InlineTrials | None = None) -> SearchSummary:
         """Drive the search to `config.trials` finished trials on the current Ray session
-        (or on `runner`, e.g. `InlineTrials` for tests)."""
-        start = time.monotonic()
+        (or on `runner`, e.g. `InlineTrials` for tests). The summary's seconds are the
+        progress clock's, started with the search."""
+        self.progress.set_workers(workers)
         # in place: a runner made from task_base before run() sees it too
         self.task_base["evaluator"] = with_run_checkpoints(self.task_base["evaluator"],
                                                            self.evaluator, self.store.dir)
@@ -176,7 +177,7 @@ class Driver:
             self._close(failing=sys.exc_info()[1] is not None)
         counts = self.view.counts
         return SearchSummary(str(self.store.dir), self.view.n_finished, self.view.n_failed,
-                             time.monotonic() - start, counts["infeasible"], counts["cached"],
+                             self.progress.elapsed(), counts["infeasible"], counts["cached"],
                              workers, self.view.pareto(), counts["pruned"])
 
     def _close(self, failing: bool) -> None:

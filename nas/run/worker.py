@@ -5,8 +5,9 @@ import json
 import os
 import socket
 import time
-import traceback
 from typing import Any
+
+from .failures import exception_failure
 
 __all__ = ["evaluate_trial", "build_components", "user_registrations", "missing_objectives"]
 
@@ -101,8 +102,8 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
         if metrics is not raw:  # what it did return, for the driver's first-result check
             extra["returned"] = sorted({*raw.objectives, *raw.cost})
     except Exception as exc:  # a broken candidate (or user code) must not kill the search
-        last = traceback.format_exc(limit=-1).strip().splitlines()[-1]
-        metrics = Metrics.failed(f"{type(exc).__name__}: {exc} ({last})")
-        extra["traceback"] = traceback.format_exc()[-TRACEBACK_CHARS:]
+        failure = exception_failure(exc)
+        metrics = Metrics.failed(failure["reason"])
+        extra["traceback"] = failure["traceback"][-TRACEBACK_CHARS:]
     return {"metrics": metrics.to_dict(), "worker": _worker_info(),
             "started": started, "finished": time.time(), **extra}

@@ -51,6 +51,16 @@ def objective_matrix(records: Sequence[Mapping[str, Any]],
     return np.asarray(rows, dtype=float).reshape(-1, len(objectives)), ids
 
 
+def _ran_for(record: Mapping[str, Any]) -> float | None:
+    """Seconds a trial ran (0 when answered from the cache; None when not known)."""
+    if record.get("cached"):
+        return 0.0
+    try:
+        return float(record["finished"]) - float(record["started"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class ResultsView:
     """Finished trials of one run, with what progress, status and the store derive."""
 
@@ -129,11 +139,12 @@ class ResultsView:
                 f"{o.name}={merged.get(o.name, math.nan):.4g}" for o in self.objectives)
             summary += " (cached)" if record.get("cached") else ""
         else:
-            summary = f"trial {record['trial_id']} {m['status']}: {m['reason'][:60]}"
+            summary = f"trial {record['trial_id']} {m['status']}: {m['reason']}"
         best = f"{self.objectives[0].name}={self.best:.4g}" if self.best is not None else "-"
         return {"done": self.n_finished, "running": running, "failed": self.n_failed,
                 "infeasible": self.counts[INFEASIBLE], "summary": summary, "best": best,
-                "front": len(self.front.front_ids), "hv": self.front.hypervolume}
+                "front": len(self.front.front_ids), "hv": self.front.hypervolume,
+                "seconds": _ran_for(record)}
 
     def maybe_flush(self, store, study_name: str) -> None:
         if time.monotonic() >= self._next_flush:
