@@ -101,11 +101,14 @@ def test_front_and_history_keep_to_the_config_constraints(tmp_path):
 def test_synthetic_trials_over_the_bound_are_infeasible(client, run):
     records = _records(run)
     over = [r for r in records if r["metrics"]["cost"]["params"] > 150000
-            and r["metrics"]["status"] != "failed"]
+            and r["metrics"]["status"] not in ("failed", "pruned")]  # never measured
     assert over and all(r["metrics"]["status"] == "infeasible" for r in over)
     assert all("violates params=" in r["metrics"]["reason"] for r in over)
-    status = client.get("/api/trials?since=0").get_json()["status"]
-    assert status.count(2) == len(over)
+    trials = client.get("/api/trials?since=0").get_json()
+    assert trials["statuses"] == ["complete", "failed", "infeasible", "pruned"]
+    assert trials["status"].count(2) == len(over)
+    assert trials["status"].count(3) == sum(r["metrics"]["status"] == "pruned"
+                                            for r in records) > 0
     pareto = json.loads((run / "pareto.json").read_text())
     assert pareto["n_infeasible"] == len(over)
 
