@@ -2,10 +2,12 @@
 infeasible, best, front size, hypervolume, ETA; as text or as JSON lines.
 
 One clock (`Progress.start`, taken when `nas search` starts) times the progress lines and
-the final summary, so both match the wall time. The ETA is the running mean of the
-trials' own durations times the trials left, shared by the workers: right from the first
-trial, and unbiased by start-up time or by trials finishing in batches (a throughput
-measured from the clock would count start-up, and swing with every batch).
+the final summary. The ETA is the running mean of the trials' own durations (less a
+worker's one-time set-up) times the trials left, shared by the workers, shown once each
+worker can have reported a trial: unbiased by start-up time or by trials finishing in
+batches (a throughput measured from the clock counts start-up and swings with every
+batch). It cannot foresee a search that speeds up (cheaper candidates later, more
+pruned), so early on it tends to be high.
 """
 from __future__ import annotations
 
@@ -46,8 +48,9 @@ class Eta:
         left = max(0, self.total - done)
         if not left:
             return 0.0
-        mean = self.seconds / self.measured if self.measured else math.nan
-        return mean * left / self.workers
+        if self.measured < min(self.workers, self.total):
+            return math.nan  # one trial per worker first: a single one is no mean
+        return self.seconds / self.measured * left / self.workers
 
 
 class Progress:

@@ -17,7 +17,7 @@ from nas.pareto.reference import REFERENCE_AFTER, REFERENCE_FILE, write_referenc
 from nas.pareto.tracker import FrontTracker
 from nas.strategies.base import Objective
 from search_spaces.space import Space
-from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED
+from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED, SETUP_TIMINGS
 
 from .optuna_mirror import mirror_to_optuna
 from .trial_log import flat_record
@@ -52,11 +52,14 @@ def objective_matrix(records: Sequence[Mapping[str, Any]],
 
 
 def _ran_for(record: Mapping[str, Any]) -> float | None:
-    """Seconds a trial ran (0 when answered from the cache; None when not known)."""
+    """Seconds a trial ran, less its worker's one-time set-up (`SETUP_TIMINGS`); 0 when
+    answered from the cache, None when not known."""
     if record.get("cached"):
         return 0.0
+    timings = record["metrics"].get("timings") or {}
     try:
-        return float(record["finished"]) - float(record["started"])
+        ran = float(record["finished"]) - float(record["started"])
+        return ran - sum(float(timings.get(k, 0.0)) for k in SETUP_TIMINGS)
     except (KeyError, TypeError, ValueError):
         return None
 
