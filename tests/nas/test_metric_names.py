@@ -5,13 +5,11 @@ import yaml
 
 from nas.cli import main
 from nas.run.config import config_from_dict
-from nas.run.driver import Driver
-from nas.run.progress import Progress
-from nas.run.runner import InlineTrials
-from nas.store.trial_log import RunStore
 from search_spaces.errors import UserError
 from trainers.evaluators import EVALUATORS, Evaluator, make_evaluator
 from trainers.metrics import COST_METRICS, Metrics
+
+from inline_helpers import registered_evaluator, run_inline
 
 LADDER = {"dataset": "digits", "rungs": [{"kind": "proxy", "name": "synflow", "keep": 0.5},
                                          {"kind": "train", "epochs": 1}]}
@@ -54,7 +52,7 @@ def test_cost_metrics_are_always_there(tmp_path):
     """synthetic reports params and latency_ms; macs is measured by the worker."""
     config = config_from_dict(_config(tmp_path, ["accuracy", {"name": "macs",
                                                               "direction": "minimize"}]))
-    summary = _run(config, tmp_path / "run")
+    summary = run_inline(config, tmp_path / "run")
     assert len(summary.pareto["front"]) >= 1
     assert all(row["macs"] > 0 for row in summary.pareto["front"])
 
@@ -68,26 +66,35 @@ class Undeclared(Evaluator):
 
 @pytest.fixture
 def undeclared():
-    EVALUATORS.register("test_undeclared")(Undeclared)
-    yield "test_undeclared"
-    EVALUATORS._items.pop("test_undeclared")
-
-
-def _run(config, run_dir):
-    store = RunStore.create(run_dir, config.to_dict())
-    driver = Driver(config, store, Progress(config.trials, quiet=True))
-    try:
-        return driver.run(1, InlineTrials(driver.task_base))
-    finally:
-        store.close()
+    with registered_evaluator("test_undeclared", Undeclared) as name:
+        yield name
 
 
 def test_undeclared_evaluator_stops_on_its_first_result(tmp_path, undeclared):
     bad = config_from_dict(_config(tmp_path, ["accuracy"], evaluator=undeclared, trials=5))
     with pytest.raises(UserError, match="unknown objective 'accuracy'.*first result has "
                                         "only these"):
-        _run(bad, tmp_path / "bad")
+        run_inline(bad, tmp_path / "bad")
     assert not (tmp_path / "bad" / "trials.jsonl").read_text().strip()  # stopped at once
     good = config_from_dict(_config(tmp_path, ["score"], evaluator=undeclared, trials=3))
-    assert _run(good, tmp_path / "good").trials == 3
+    assert run_inline(good, tmp_path / "good").trials == 3
 
+
+def test_a_users_function_evaluator_is_checked_too(tmp_path):
+    """Declared (register_evaluator(metrics=...)): checked before any trial; undeclared:
+    its first result stops the search (the worker fails it, naming what it returned)."""
+    from nas.api import register_evaluator
+
+    def score(trial):
+        return {"score": 1.0}
+
+    register_evaluator("test_fn_declared", metrics=["score"])(score)
+    register_evaluator("test_fn_undeclared")(score)
+    declared = config_from_dict(_config(tmp_path, ["acuracy"], evaluator="test_fn_declared"))
+    with pytest.raises(UserError, match="unknown objective 'acuracy'.*reports"):
+        run_inline(declared, tmp_path / "declared")
+    undeclared = config_from_dict(_config(tmp_path, ["accuracy"],
+                                          evaluator="test_fn_undeclared"))
+    with pytest.raises(UserError, match="unknown objective 'accuracy'.*Allowed: latency_ms, "
+                                        "macs, params, score"):
+        run_inline(undeclared, tmp_path / "undeclared")

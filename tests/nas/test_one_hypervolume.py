@@ -7,12 +7,10 @@ import pytest
 from nas.cli import main
 from nas.run.config import config_from_dict
 from nas.dashboard import create_app
-from nas.run.driver import Driver
 from nas.export import export_run
-from nas.run.progress import Progress
 from nas.pareto.reference import REFERENCE_AFTER, REFERENCE_FILE
-from nas.run.runner import InlineTrials
-from nas.store.trial_log import RunStore
+
+from inline_helpers import run_inline
 
 MIN = "minimize"
 
@@ -25,13 +23,7 @@ def _search(run_dir, objectives, constraints=None, trials=3 * REFERENCE_AFTER):
             "objectives": objectives}
     if constraints:
         data["constraints"] = constraints
-    config = config_from_dict(data)
-    store = RunStore.create(run_dir, config.to_dict())
-    driver = Driver(config, store, Progress(trials, quiet=True))
-    try:
-        driver.run(1, InlineTrials(driver.task_base))
-    finally:
-        store.close()
+    run_inline(config_from_dict(data), run_dir)
     return run_dir
 
 
