@@ -122,7 +122,7 @@ const NAS3D = (() => {
     ctx.textAlign = off.x < -0.4 ? 'right' : off.x > 0.4 ? 'left' : 'center';
     ctx.textBaseline = off.y < -0.4 ? 'bottom' : off.y > 0.4 ? 'top' : 'middle';
     const ticks = NASAxes.ticks(lo, hi, 4);
-    const texts = ticks.values.map(v => NASAxes.format(v, ticks.step));
+    const texts = NASAxes.labels(ticks.values, ticks.step);
     ticks.values.forEach((v, k) => {
       const at = p.slice();
       at[d] = view.unit(d, v);

@@ -3,7 +3,7 @@
 'use strict';
 
 const NASAxes = (() => {
-  const SI = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const SI = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
 
   // Finite min/max over several arrays (nulls skipped); null when nothing is finite.
   function extent(arrays) {
@@ -40,14 +40,21 @@ const NASAxes = (() => {
     return {values: out, step};
   }
 
-  // "150k", "1.25M", "0.05", "97.5": as many decimals as the tick step needs.
-  function format(v, step) {
+  // "150k", "1.25M", "0.05", "97.5": as many decimals as the tick step needs; `size`
+  // (default: |v| or the step) picks the unit, so one axis can share one.
+  function format(v, step, size) {
     if (v === 0) return '0';
-    const size = Math.max(Math.abs(v), step);
+    size = size || Math.max(Math.abs(v), step);
     for (const [unit, suffix] of SI) {
       if (size >= unit) return trim(v / unit, step / unit) + suffix;
     }
     return trim(v, step);
+  }
+
+  // Labels of an axis's tick values, all in the unit of the largest ("800k", "1,000k").
+  function labels(values, step) {
+    const size = Math.max(step, ...values.map(Math.abs));
+    return values.map(v => format(v, step, size));
   }
 
   // A value for people: 3 significant digits with k/M/G ("883M", "1.02M", "97.53").
@@ -64,10 +71,10 @@ const NASAxes = (() => {
     const yt = ticks(y0, y1, Math.max(2, Math.floor(h / 45)));
     ctx.save();
     ctx.font = '11px system-ui, sans-serif';
-    const labels = yt.values.map(v => format(v, yt.step));
-    const width = Math.max(0, ...labels.map(s => ctx.measureText(s).width));
+    const texts = labels(yt.values, yt.step);
+    const width = Math.max(0, ...texts.map(s => ctx.measureText(s).width));
     ctx.restore();
-    return Object.assign(yt, {labels, width});
+    return Object.assign(yt, {labels: texts, width});
   }
 
   function trim(v, step) {
@@ -93,7 +100,8 @@ const NASAxes = (() => {
     ctx.strokeRect(l + 0.5, t + 0.5, w, h);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const v of xt.values) ctx.fillText(format(v, xt.step), scale.px(v), t + h + 4);
+    const xLabels = labels(xt.values, xt.step);
+    xt.values.forEach((v, i) => ctx.fillText(xLabels[i], scale.px(v), t + h + 4));
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     yt.values.forEach((v, i) => ctx.fillText(yt.labels[i], l - 5, scale.py(v)));
@@ -161,5 +169,5 @@ const NASAxes = (() => {
     ctx.restore();
   }
 
-  return {extent, pad, ticks, format, human, yTicks, draw, title, legend};
+  return {extent, pad, ticks, format, labels, human, yTicks, draw, title, legend};
 })();
