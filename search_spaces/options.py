@@ -1,15 +1,17 @@
-"""Checks for space options shared by several spaces (input size, classes, extra ops).
+"""Checks for space options shared by every space (ranges, input size, choices, extra ops).
 
 Boundaries validate, internals trust: spaces call these once in `__init__`.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from .errors import UserError
 
-__all__ = ["check_input_size", "check_positive", "check_choice", "check_extra_ops",
-           "is_large_input"]
+__all__ = ["check_input_size", "check_ranges", "check_choice", "check_extra_ops",
+           "is_large_input", "Range", "COUNT"]
 
 #: inputs with both sides above this use the ImageNet layouts (stride-2 stems) by default
 LARGE_INPUT = 64
@@ -25,12 +27,42 @@ def check_input_size(value: Any, space: str) -> tuple[int, int, int]:
     return tuple(value)
 
 
-def check_positive(options: dict[str, Any], space: str, *names: str) -> None:
-    """Each named integer option is >= 1."""
-    for name in names:
-        if options[name] < 1:
-            raise UserError(f"space {space!r} option {name!r} must be >= 1, "
-                            f"got {options[name]!r}")
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric space option: `low <= v <= high` (`< high` if open)."""
+
+    low: float
+    high: float = math.inf
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        return math.isfinite(value) and self.low <= value and (
+            value < self.high if self.high_open else value <= self.high)
+
+    def describe(self) -> str:
+        if self.high == math.inf:
+            return f">= {self.low:g}"
+        return f"in [{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+#: an int option with no declared range is a count: channels, cells, layers, classes
+COUNT = Range(1)
+
+
+def check_ranges(options: Mapping[str, Any], space: str,
+                 ranges: Mapping[str, Range]) -> None:
+    """Every numeric option of a space within its range (`Space.option_ranges`; an int
+    option not listed there is a COUNT, a float one must be finite), and `input_size`
+    when the space has it: the one range check of every space."""
+    for name, value in options.items():
+        if name == "input_size":
+            check_input_size(value, space)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        allowed = ranges.get(name, COUNT if isinstance(value, int) else Range(-math.inf))
+        if not allowed.contains(value):
+            raise UserError(f"space {space!r} option {name!r} must be {allowed.describe()}, "
+                            f"got {value!r}")
 
 
 def check_choice(options: dict[str, Any], space: str, name: str,

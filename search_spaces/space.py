@@ -10,6 +10,7 @@ import numpy as np
 
 from .errors import UserError, unknown_choice
 from .genotype import Genotype, Value
+from .options import Range, check_ranges
 from .registry import Registry
 from .user_code import is_reference, load_reference
 
@@ -61,17 +62,25 @@ class Space(abc.ABC):
             if key not in defaults:
                 raise unknown_choice(f"option of space {cls.name!r}", key, defaults)
             expected = type(defaults[key])
+            if isinstance(value, bool) != isinstance(defaults[key], bool):  # bool is an int
+                raise UserError(f"space {cls.name!r} option {key!r} must be "
+                                f"{expected.__name__}, got {value!r}")
             if defaults[key] is not None and not isinstance(value, expected):
                 if expected is float and isinstance(value, int) and not isinstance(value, bool):
                     value = float(value)
                 elif expected in (list, tuple) and isinstance(value, (list, tuple)):
                     value = expected(value)
                 else:
-                    raise UserError(
-                        f"space option {key!r} must be {expected.__name__}, got {value!r}"
-                    )
+                    raise UserError(f"space {cls.name!r} option {key!r} must be "
+                                    f"{expected.__name__}, got {value!r}")
             resolved[key] = value
+        check_ranges(resolved, cls.name, cls.option_ranges())
         return resolved
+
+    @classmethod
+    def option_ranges(cls) -> dict[str, Range]:
+        """Ranges of numeric options other than counts (int options default to >= 1)."""
+        return {}
 
     # ----- decisions ---------------------------------------------------------------
     @abc.abstractmethod

@@ -17,11 +17,12 @@ from search_spaces.registry import Registry
 from search_spaces.space import Space
 from search_spaces.user_code import is_reference
 
-from .cost import count_macs, count_params
-from .metrics import Metrics
+from .cost import count_macs, count_params, measure_latency
+from .metrics import COMPLETE, Metrics
 
 __all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "register_evaluator", "TabularNB201", "ShortTraining",
-           "TRAIN_DEFAULTS", "load_training_data", "check_data_fits", "train_config"]
+           "TRAIN_DEFAULTS", "load_training_data", "check_data_fits", "train_config",
+           "with_cost"]
 
 
 class Evaluator:
@@ -29,10 +30,13 @@ class Evaluator:
 
     An evaluator that sets `wants_history` gets the rung scores of the run's finished
     trials before each call, by `observe_history` (nas.run.rung_scores); others pay nothing.
+    `metric_names` declares the objective names its records carry (cost metrics
+    `COST_METRICS` are always there); None = undeclared: a search checks its first result.
     """
 
     defaults: dict[str, Any] = {}
     wants_history = False
+    metric_names: tuple[str, ...] | None = None
 
     def __init__(self, **options: Any) -> None:
         self.options = _resolve(type(self).__name__, self.defaults, options)
@@ -47,10 +51,31 @@ class Evaluator:
         """Rung label -> scores of the run's finished trials (only if `wants_history`)."""
 
     def cost(self, space: Space, genotype: Genotype, model=None) -> dict[str, float]:
-        model = model if model is not None else space.build(genotype)
-        return {"params": float(count_params(model)),
-                "macs": float(count_macs(model, space.input_size(),
-                                         include_bias=space.macs_include_bias))}
+        return model_cost(space, model if model is not None else space.build(genotype))
+
+
+def model_cost(space: Space, model) -> dict[str, float]:
+    """Params and MACs of a model built by `space` (its MACs convention)."""
+    return {"params": float(count_params(model)),
+            "macs": float(count_macs(model, space.input_size(),
+                                     include_bias=space.macs_include_bias))}
+
+
+def with_cost(metrics: Metrics, space: Space, genotype: Genotype,
+              names: Sequence[str]) -> Metrics:
+    """A complete `metrics` with every cost metric in `names` (of `COST_METRICS`) that the
+    evaluator left out measured here: params and MACs counted, latency_ms timed on CPU."""
+    missing = [n for n in names if n not in metrics.cost and n not in metrics.objectives]
+    if metrics.status != COMPLETE or not missing:
+        return metrics
+    model = space.build(genotype)
+    cost = dict(metrics.cost)
+    if "params" in missing or "macs" in missing:
+        counted = model_cost(space, model)
+        cost.update({k: v for k, v in counted.items() if k in missing})
+    if "latency_ms" in missing:
+        cost["latency_ms"] = measure_latency(model, space.input_size(), warmup=2, repeats=5)
+    return dataclasses.replace(metrics, cost=cost)
 
 
 def _resolve(owner: str, defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict:
@@ -86,6 +111,7 @@ class TabularNB201(Evaluator):
     """NAS-Bench-201 lookup (Dong & Yang 2020; NATS-Bench table): 200-epoch test accuracy."""
 
     defaults = {"dataset": "cifar10", "cost": True}
+    metric_names = ("accuracy",)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -155,6 +181,7 @@ class ShortTraining(Evaluator):
     """Short training on an offline dataset; objective = validation accuracy (%)."""
 
     defaults = dict(TRAIN_DEFAULTS)
+    metric_names = ("accuracy",)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

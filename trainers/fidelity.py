@@ -128,10 +128,20 @@ class Ladder(Evaluator):
                             f"evaluator function; {last.name!r} takes neither")
         if self.options["reference"] < 0 or self.options["grace"] < 0:
             raise UserError("ladder options 'reference' and 'grace' must be >= 0")
+        self.metric_names = self._declared_names()
         self._thresholds: dict[int, tuple[float, int]] | None = None
         self._shared: Mapping[str, Sequence[float]] = {}  # the run's, from the driver
         self._history: dict[str, list[float]] = defaultdict(list)  # ours since then
         self._batches: dict[tuple, Any] = {}
+
+    def _declared_names(self) -> tuple[str, ...] | None:
+        """The objectives `_complete` reports: the final evaluator's, accuracy after
+        training, else the proxy scores."""
+        if self.final is not None:
+            return self.final.metric_names
+        if self.horizon:
+            return ("accuracy",)
+        return tuple(dict.fromkeys(r.name for r in self.rungs if isinstance(r, ProxyRung)))
 
     # ----- checks and set-up --------------------------------------------------------
     def check(self, space: Space) -> None:

@@ -5,10 +5,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["Metrics", "COMPLETE", "FAILED", "INFEASIBLE", "PRUNED", "STATUSES"]
+__all__ = ["Metrics", "COMPLETE", "FAILED", "INFEASIBLE", "PRUNED", "STATUSES", "COST_METRICS",
+           "SETUP_TIMINGS"]
 
 COMPLETE, FAILED, INFEASIBLE, PRUNED = "complete", "failed", "infeasible", "pruned"
 STATUSES = (COMPLETE, FAILED, INFEASIBLE, PRUNED)
+#: cost metrics any search may name: the worker measures them when an evaluator does not
+COST_METRICS = ("params", "macs", "latency_ms")
+#: timings of once-per-worker set-up (a ladder's threshold calibration), not a trial's cost
+SETUP_TIMINGS = ("calibrate_s",)
 
 
 @dataclass(frozen=True)

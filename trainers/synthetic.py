@@ -32,6 +32,7 @@ class Synthetic(Evaluator):
     """accuracy = 50 + 45 tanh(w.x + x'Qx), params and latency additive in the choices."""
 
     defaults = {"seed": 0, "sleep_s": 0.0, "crash": "never", "marker": ""}
+    metric_names = ("accuracy",)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

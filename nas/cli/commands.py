@@ -120,6 +120,7 @@ def _fmt(value: Any) -> str:
 
 
 def status(args: argparse.Namespace):
+    from nas.pareto.reference import run_reference
     from nas.run.config import config_from_dict
     from nas.run.resume import pending_asks
     from nas.store.results import ResultsView
@@ -127,7 +128,8 @@ def status(args: argparse.Namespace):
 
     store = RunStore.open(args.run_dir)
     config = config_from_dict(store.config())
-    view = ResultsView(config.objectives, None, config.reference)
+    view = ResultsView(config.objectives, None, run_reference(
+        store.dir, [o.name for o in config.objectives], config.reference))
     records = store.trials()
     for record in records:
         view.add(record)

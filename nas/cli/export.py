@@ -77,6 +77,8 @@ def _render_export(result: dict[str, Any]) -> str:
             for m in result["exports"]]
     notes = {m["fusion"]["note"] for m in result["exports"] if "fusion" in m}
     tail = f"\nindex: {result['index']}" if result["index"] else ""
+    if result["index"]:
+        tail += f" (front hypervolume {result['hypervolume']:.6g})"
     tail += "".join(f"\nfusion: {n}" for n in sorted(notes))
     return format_table(rows) + tail
 

@@ -8,7 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from nas.pareto.constraints import Constraint
-from nas.pareto.fronts import front_summary, hypervolume_history, pareto_mask, to_minimisation
+from nas.pareto.fronts import hypervolume_history, pareto_mask, to_minimisation
+from nas.pareto.reference import derive_reference
 
 from .data import RUNG_PREFIX, TrialTable, compact
 
@@ -70,20 +71,24 @@ def _series(t: np.ndarray, v: np.ndarray) -> dict[str, list]:
 
 
 def history(table: TrialTable, names: Sequence[str], directions: Sequence[str],
-            constraints: Sequence[Constraint] = ()) -> dict:
+            constraints: Sequence[Constraint] = (),
+            reference: Sequence[float] | None = None) -> dict:
     """Hypervolume and best value per objective after each finished trial, in finish order.
 
-    Failed or infeasible trials and non-finite values leave the curves flat. The reference
-    point is the one `nas status` reports: worst value per objective plus 10% of its range.
+    Failed or infeasible trials and non-finite values leave the curves flat. `reference`
+    is the run's (`nas.pareto.reference`); None derives it by the same rule from the rows in log
+    order, so the hypervolume is the one `nas status` and pareto.json report ("hv").
     """
     values = np.column_stack([table.column(n) for n in names])
     values[~feasible_mask(table, constraints)] = np.nan
+    if reference is None:
+        reference = derive_reference(values[np.all(np.isfinite(values), axis=1)], directions)
     t = np.asarray(table.finished, dtype=float)
     order = np.argsort(t, kind="stable")
     values, t = values[order], t[order]
     finite = np.all(np.isfinite(values), axis=1)
     result: dict[str, Any] = {"objectives": list(names), "directions": list(directions),
-                              "best": {}, "hypervolume": None, "reference": None}
+                              "best": {}, "hypervolume": None, "reference": None, "hv": None}
     for j, (name, direction) in enumerate(zip(names, directions)):
         col = np.where(np.isfinite(values[:, j]), values[:, j],
                        -np.inf if direction == "maximize" else np.inf)
@@ -91,9 +96,8 @@ def history(table: TrialTable, names: Sequence[str], directions: Sequence[str],
         best = np.where(np.isfinite(best), best, np.nan)
         result["best"][name] = _series(t, best)
     if finite.any():
-        summary = front_summary(values[finite], directions)
-        hv = hypervolume_history(values, directions, summary["reference"])
-        result["reference"] = summary["reference"]
+        hv = hypervolume_history(values, directions, reference)
+        result["reference"], result["hv"] = list(reference), float(hv[-1])
         result["hypervolume"] = _series(t, hv)
     return result
 

@@ -143,8 +143,9 @@ class _Context:
         table, configured = self.table, self.configured
         names = [n for n in self.info.objective_names if n in table.metrics]
         target = next((n for n in names if table.kinds.get(n) == "objectives"), None)
-        result = history(table, names, [configured[n] for n in names],
-                         self.info.constraints) if names else {}
+        whole = names == self.info.objective_names  # the run's reference fits
+        result = history(table, names, [configured[n] for n in names], self.info.constraints,
+                         self.info.reference if whole else None) if names else {}
         return {**result, "rungs": rung_correlations(table, target)}
 
 

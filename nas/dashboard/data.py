@@ -15,9 +15,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from trainers.metrics import STATUSES
+
 __all__ = ["TrialTable", "compact", "STATUS_CODES"]
 
-STATUS_CODES = {"complete": 0, "failed": 1, "infeasible": 2}
+#: status -> small code in the page's columns (complete 0, failed 1, infeasible 2, pruned 3)
+STATUS_CODES = {status: code for code, status in enumerate(STATUSES)}
 RUNG_PREFIX = "rung:"
 
 
@@ -163,6 +166,7 @@ class TrialTable:
         with self._lock:
             s = slice(max(0, since), None)
             return {"start": max(0, since), "n": len(self.ids), "token": self.token(),
+                    "statuses": list(STATUS_CODES),
                     "t0": self.t0, "ids": self.ids[s],
                     "t": [compact(round(v, 2)) for v in self.finished[s]],
                     "status": self.status[s], "worker": self.worker[s],

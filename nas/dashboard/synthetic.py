@@ -4,8 +4,10 @@ Records follow `nas.store.trial_log` exactly (trial_id, key, genotype, arch, met
 objectives / cost / timings / fidelity / status / reason / rungs, worker, started,
 finished); the numbers are made up but shaped like an NB201 search on 8x8 digits:
 accuracy grows with convolutions, params and MACs are counted per edge, latency follows
-MACs, two fidelity rungs correlate with the final accuracy, ~2% of trials fail, and
-trials over the config's params bound are "infeasible" as the driver marks them.
+MACs, two fidelity rungs correlate with the final accuracy, ~2% of trials fail, those
+whose first-epoch rung scores under `PRUNE_BELOW` are "pruned" as a fidelity ladder
+stops them, and trials over the config's params bound are "infeasible" as the driver
+marks them.
 No torch is imported; nothing here trains or builds a network.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import yaml
 
 from nas.pareto.fronts import front_summary
+from nas.pareto.reference import derive_reference
 
 __all__ = ["make_synthetic_run", "synthetic_records", "synthetic_config"]
 
@@ -28,6 +31,7 @@ EDGES = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
 _KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}
 _STAGES = ((16, 64), (32, 16), (64, 4))  # (channels, H*W) of the 3 stages on 8x8 input
 MAX_PARAMS = 150_000  # the synthetic config's constraint
+PRUNE_BELOW = 72.0  # epoch_1 rung score under which a trial is pruned (about a quarter)
 
 
 def synthetic_config(name: str = "synthetic", constraints: bool = True) -> dict[str, Any]:
@@ -66,6 +70,11 @@ def _metrics(decisions: dict[str, str], rng: np.random.Generator) -> dict[str, A
         return {"objectives": {}, "cost": cost, "timings": {"total_s": 1.0}, "fidelity": None,
                 "status": "failed", "reason": "Diverged: loss became nan in training",
                 "rungs": {}}
+    if rungs["epoch_1"] < PRUNE_BELOW:
+        return {"objectives": {}, "cost": cost, "timings": {"train_s": 2.0, "total_s": 2.1},
+                "fidelity": 1.0, "status": "pruned", "rungs": {"epoch_1": rungs["epoch_1"]},
+                "reason": f"pruned at rung 2.train@1ep: {rungs['epoch_1']:.6g} < "
+                          f"{PRUNE_BELOW:g}, the keep-0.7 threshold of 32 sampled archs"}
     return {"objectives": {"accuracy": float(accuracy)}, "cost": cost,
             "timings": {"train_s": 4.0, "total_s": 4.2}, "fidelity": 2.0,
             "status": "complete", "reason": "", "rungs": rungs}
@@ -130,7 +139,9 @@ def make_synthetic_run(run_dir: str | Path, n: int = 10_000, seed: int = 0, work
     done = [r for r in records if r["metrics"]["status"] == "complete"]
     values = np.array([[r["metrics"]["objectives"]["accuracy"], r["metrics"]["cost"]["params"]]
                        for r in done]).reshape(-1, 2)
-    summary = front_summary(values, ["maximize", "minimize"])
+    directions = ["maximize", "minimize"]
+    summary = front_summary(values, directions, derive_reference(values, directions)
+                            if len(values) else None)
     (run / "pareto.json").write_text(json.dumps({
         "objectives": ["accuracy", "params"], "directions": ["maximize", "minimize"],
         "front_trial_ids": sorted(done[i]["trial_id"] for i in summary["front_indices"]),

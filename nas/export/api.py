@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nas.store.runinfo import run_front
+from nas.store.trial_log import RunStore
 from search_spaces.errors import UserError
 
 from .formats import FORMATS, ExportJob, check_format
@@ -122,8 +124,11 @@ def export_run(run_dir: str | Path, fmt: str, trial: int | None = None, pareto: 
               "exports": manifests, "index": None}
     if pareto:
         index = out / f"pareto-{fmt}{'-fused' if fuse else ''}.json"
+        front = run_front(RunStore(info.dir).trials(), info)
+        result.update(hypervolume=front["hypervolume"], reference=front["reference"])
         _write_json(index, {"run": str(info.dir), "objectives": dict(info.objectives),
-                            "format": fmt, "fused": fuse,
+                            "format": fmt, "fused": fuse, "hypervolume": front["hypervolume"],
+                            "reference": front["reference"],
                             "front": [_index_entry(m, r, info.objective_names)
                                       for m, r in zip(manifests, records)]})
         result["index"] = str(index)

@@ -3,7 +3,7 @@
 A hypervolume history is only monotone (and comparable across runs) when the reference
 point never moves (Zitzler et al. 2003, IEEE TEVC 7(2), Sec. V). The reference is the
 config's, or derived once from the first `REFERENCE_AFTER` feasible trials (their worst
-value per objective moved outwards by 10% of the range, `pareto.front_summary`'s rule)
+value per objective moved outwards by 10% of the range, `reference.derive_reference`)
 and then kept; trials seen before that get their hypervolume filled in retroactively.
 Each update costs O(front size), not O(trials).
 """
@@ -14,10 +14,9 @@ from typing import Sequence
 import numpy as np
 
 from .fronts import front_summary, hypervolume, hypervolume_history, to_minimisation
+from .reference import REFERENCE_AFTER, derive_reference
 
 __all__ = ["FrontTracker", "REFERENCE_AFTER"]
-
-REFERENCE_AFTER = 10
 
 
 class FrontTracker:
@@ -83,7 +82,7 @@ class FrontTracker:
 
     def _fix_reference(self, feasible: list[list[float]]) -> None:
         """Derive the reference from the first feasible trials; fill in their history."""
-        self.reference = front_summary(np.asarray(feasible), self.directions)["reference"]
+        self.reference = derive_reference(np.asarray(feasible), self.directions)
         self._ref_min = self._to_min(self.reference)
         rows = np.array([v if v is not None else [np.nan] * len(self.directions)
                          for _, v in self._early], dtype=float)

@@ -15,7 +15,7 @@ from search_spaces.errors import UserError, unknown_choice
 from .ray_runtime import check_address
 
 __all__ = ["SearchConfig", "Component", "Resources", "load_config", "config_from_dict",
-           "parse_component", "parse_objectives", "apply_overrides"]
+           "parse_component", "parse_objectives", "parse_reference", "apply_overrides"]
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def parse_objectives(value: Any) -> tuple[Objective, ...]:
     return tuple(result)
 
 
-def _reference(value: Any, objectives: tuple[Objective, ...]) -> tuple[float, ...] | None:
+def parse_reference(value: Any, objectives: tuple[Objective, ...]) -> tuple[float, ...] | None:
     """A list (objective order) or a mapping objective -> value; finite numbers."""
     if value is None:
         return None
@@ -222,7 +222,7 @@ def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
         else:
             kwargs[key] = float(value) if key == "trial_timeout_s" and value is not None else value
     objectives = kwargs.get("objectives", SearchConfig.objectives)
-    kwargs["reference"] = _reference(data.get("reference"), objectives)
+    kwargs["reference"] = parse_reference(data.get("reference"), objectives)
     config = SearchConfig(**kwargs)
     _check(config)
     return config

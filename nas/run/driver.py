@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from nas.pareto.constraints import apply_constraints, violations
+from nas.pareto.reference import run_reference
 from nas.store.results import ResultsView
 from nas.store.trial_log import RunStore
 from nas.strategies import make_strategy
@@ -27,6 +28,7 @@ from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
 from .config import SearchConfig
+from .metric_names import check_declared, check_first_result, cost_to_measure
 from .progress import Progress
 from .resume import restore, snapshot
 from .runner import Flight, InlineTrials, RayTrials
@@ -66,10 +68,15 @@ class Driver:
         spec = config.to_dict()
         self.space, self.evaluator = build_components(spec["space"], spec["evaluator"])
         self.task_base = task_base(spec, self.evaluator)
+        self.task_base["cost_metrics"] = cost_to_measure(config)
+        check_declared(config, self.evaluator)
+        self._undeclared = getattr(self.evaluator, "metric_names", None) is None
         self.evaluator.check(self.space)
         self.strategy = make_strategy(config.strategy.name, self.space, config.objectives,
                                       config.seed, config.strategy.options, config.constraints)
-        self.view = ResultsView(config.objectives, self.space, config.reference)
+        reference = config.reference if store is None else run_reference(
+            store.dir, [o.name for o in config.objectives], config.reference)
+        self.view = ResultsView(config.objectives, self.space, reference)
         self.pending: dict[int, Genotype] = {}  # asked, not yet recorded
         self.ready: list[int] = []  # asked ahead, not yet submitted (trial ids, in order)
         #: trials asked ahead of the free workers (None: one per worker)
@@ -159,8 +166,9 @@ class Driver:
     # ----- the loop -------------------------------------------------------------------
     def run(self, workers: int, runner: RayTrials | InlineTrials | None = None) -> SearchSummary:
         """Drive the search to `config.trials` finished trials on the current Ray session
-        (or on `runner`, e.g. `InlineTrials` for tests)."""
-        start = time.monotonic()
+        (or on `runner`, e.g. `InlineTrials` for tests). The summary's seconds are the
+        progress clock's, started with the search."""
+        self.progress.set_workers(workers)
         # in place: a runner made from task_base before run() sees it too
         self.task_base["evaluator"] = with_run_checkpoints(self.task_base["evaluator"],
                                                            self.evaluator, self.store.dir)
@@ -181,6 +189,9 @@ class Driver:
                 self._submit_ready(runner, workers)  # freed workers start the prepared trials
                 if finished:
                     self._finish(finished, len(runner))
+        except UserError:  # an undeclared evaluator's first result lacks a metric
+            runner.cancel_all()
+            raise
         except KeyboardInterrupt:
             runner.cancel_all()
             self.store.log("interrupted; resume with `nas search --resume "
@@ -190,7 +201,7 @@ class Driver:
             self._close(failing=sys.exc_info()[1] is not None)
         counts = self.view.counts
         return SearchSummary(str(self.store.dir), self.view.n_finished, self.view.n_failed,
-                             time.monotonic() - start, counts["infeasible"], counts["cached"],
+                             self.progress.elapsed(), counts["infeasible"], counts["cached"],
                              workers, self.view.pareto(), counts["pruned"])
 
     def _close(self, failing: bool) -> None:
@@ -251,8 +262,21 @@ class Driver:
             record["violations"] = {c.name: v for c, v in zip(self.config.constraints, amounts)}
         return record
 
+    def _check_first(self, finished: list[tuple[Flight, dict[str, Any]]]) -> None:
+        """Check the first result of an evaluator without `metric_names` (complete, or
+        failed by the worker for lacking an objective: "returned" names what it had)."""
+        for _, result in finished:
+            metrics = Metrics.from_dict(result["metrics"])
+            if metrics.ok or "returned" in result:
+                check_first_result(self.config, result.get("returned")
+                                   or [*metrics.objectives, *metrics.cost])
+                self._undeclared = False
+                return
+
     def _finish(self, finished: list[tuple[Flight, dict[str, Any]]], running: int) -> None:
         """Record a batch durably (one fsync), then tell the strategy, in order."""
+        if self._undeclared:
+            self._check_first(finished)
         with self._updating():
             records = [self._record(flight, result) for flight, result in finished]
             for i, record in enumerate(records):

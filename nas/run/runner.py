@@ -20,8 +20,9 @@ from typing import Any, Callable
 from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
+from .failures import strip_ansi, task_error_failure
 from .ray_runtime import cluster_slots
-from .worker import evaluate_trial
+from .worker import TRACEBACK_CHARS, evaluate_trial
 
 __all__ = ["Flight", "RayTrials", "InlineTrials", "failed_result"]
 
@@ -39,9 +40,14 @@ class Flight:
     deadline: float | None  # None: no timeout, or its clock has not started (queued)
 
 
-def failed_result(reason: str, started: float, attempts: int) -> dict[str, Any]:
-    return {"metrics": Metrics.failed(reason).to_dict(), "worker": {}, "started": started,
-            "finished": time.time(), "attempts": attempts}
+def failed_result(reason: str, started: float, attempts: int,
+                  trace: str | None = None) -> dict[str, Any]:
+    """A failure the driver records for a trial (with the worker's traceback, if any)."""
+    result = {"metrics": Metrics.failed(reason).to_dict(), "worker": {}, "started": started,
+              "finished": time.time(), "attempts": attempts}
+    if trace:
+        result["traceback"] = trace
+    return result
 
 
 class RayTrials:
@@ -116,7 +122,9 @@ class RayTrials:
         except ray.exceptions.TaskCancelledError:
             return failed_result("cancelled", flight.submitted, attempts)
         except ray.exceptions.RayTaskError as exc:  # the task itself raised: not a loss
-            return failed_result(f"task error: {_first_line(exc)}", flight.submitted, attempts)
+            failure = task_error_failure(exc)
+            return failed_result(failure["reason"], flight.submitted, attempts,
+                                 failure["traceback"][-TRACEBACK_CHARS:])
         except ray.exceptions.RayError as exc:  # worker process or node died
             reason = f"{type(exc).__name__}: {_first_line(exc)}"
             if flight.attempt < self.max_retries:
@@ -182,5 +190,5 @@ class InlineTrials:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    text = strip_ansi(str(exc)).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -5,8 +5,9 @@ import json
 import os
 import socket
 import time
-import traceback
 from typing import Any
+
+from .failures import exception_failure
 
 __all__ = ["evaluate_trial", "build_components", "user_registrations", "missing_objectives"]
 
@@ -82,6 +83,7 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from search_spaces.genotype import Genotype
+    from trainers.evaluators import with_cost
     from trainers.metrics import Metrics
 
     torch.set_num_threads(int(task.get("threads", 1)))
@@ -94,10 +96,14 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     extra = {}
     try:
         genotype = space.validate(Genotype.from_dict(task["genotype"]))
-        metrics = missing_objectives(evaluator(space, genotype), task.get("objectives", ()))
+        raw = with_cost(evaluator(space, genotype), space, genotype,
+                        task.get("cost_metrics", ()))
+        metrics = missing_objectives(raw, task.get("objectives", ()))
+        if metrics is not raw:  # what it did return, for the driver's first-result check
+            extra["returned"] = sorted({*raw.objectives, *raw.cost})
     except Exception as exc:  # a broken candidate (or user code) must not kill the search
-        last = traceback.format_exc(limit=-1).strip().splitlines()[-1]
-        metrics = Metrics.failed(f"{type(exc).__name__}: {exc} ({last})")
-        extra["traceback"] = traceback.format_exc()[-TRACEBACK_CHARS:]
+        failure = exception_failure(exc)
+        metrics = Metrics.failed(failure["reason"])
+        extra["traceback"] = failure["traceback"][-TRACEBACK_CHARS:]
     return {"metrics": metrics.to_dict(), "worker": _worker_info(),
             "started": started, "finished": time.time(), **extra}

@@ -13,10 +13,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nas.pareto.reference import REFERENCE_AFTER, REFERENCE_FILE, write_reference
 from nas.pareto.tracker import FrontTracker
 from nas.strategies.base import Objective
 from search_spaces.space import Space
-from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED
+from trainers.metrics import COMPLETE, FAILED, INFEASIBLE, PRUNED, SETUP_TIMINGS
 
 from .optuna_mirror import mirror_to_optuna
 from .trial_log import flat_record
@@ -48,6 +49,19 @@ def objective_matrix(records: Sequence[Mapping[str, Any]],
             rows.append(row)
             ids.append(record["trial_id"])
     return np.asarray(rows, dtype=float).reshape(-1, len(objectives)), ids
+
+
+def _ran_for(record: Mapping[str, Any]) -> float | None:
+    """Seconds a trial ran, less its worker's one-time set-up (`SETUP_TIMINGS`); 0 when
+    answered from the cache, None when not known."""
+    if record.get("cached"):
+        return 0.0
+    timings = record["metrics"].get("timings") or {}
+    try:
+        ran = float(record["finished"]) - float(record["started"])
+        return ran - sum(float(timings.get(k, 0.0)) for k in SETUP_TIMINGS)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class ResultsView:
@@ -128,11 +142,12 @@ class ResultsView:
                 f"{o.name}={merged.get(o.name, math.nan):.4g}" for o in self.objectives)
             summary += " (cached)" if record.get("cached") else ""
         else:
-            summary = f"trial {record['trial_id']} {m['status']}: {m['reason'][:60]}"
+            summary = f"trial {record['trial_id']} {m['status']}: {m['reason']}"
         best = f"{self.objectives[0].name}={self.best:.4g}" if self.best is not None else "-"
         return {"done": self.n_finished, "running": running, "failed": self.n_failed,
                 "infeasible": self.counts[INFEASIBLE], "summary": summary, "best": best,
-                "front": len(self.front.front_ids), "hv": self.front.hypervolume}
+                "front": len(self.front.front_ids), "hv": self.front.hypervolume,
+                "seconds": _ran_for(record)}
 
     def maybe_flush(self, store, study_name: str) -> None:
         if time.monotonic() >= self._next_flush:
@@ -141,6 +156,7 @@ class ResultsView:
     def flush(self, store, study_name: str) -> None:
         """Write pareto.json, trials.parquet and the Optuna mirror from the log."""
         start = time.monotonic()
+        self._store_reference(store.dir)
         store.write_json("pareto.json", self.pareto(), compact=True)
         if self.records:
             store.write_parquet(self._rows, flat=True)
@@ -148,3 +164,13 @@ class ResultsView:
                                               self.objectives, self.space, self._mirrored)
         spent = time.monotonic() - start
         self._next_flush = time.monotonic() + max(FLUSH_EVERY_S, spent / FLUSH_MAX_SHARE)
+
+    def _store_reference(self, run_dir) -> None:
+        """Write reference.json once the reference is fixed (kept when already there)."""
+        front = self.front
+        if not front.fixed or (run_dir / REFERENCE_FILE).exists():
+            return
+        source = (f"derived from the first {REFERENCE_AFTER} feasible trials" if front.derived
+                  else "config")
+        write_reference(run_dir, [o.name for o in self.objectives], front.directions,
+                        front.reference, source)

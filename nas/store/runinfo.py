@@ -16,15 +16,16 @@ import numpy as np
 
 from nas.pareto.constraints import Constraint, parse_constraints
 from nas.pareto.fronts import front_summary
+from nas.pareto.reference import derive_reference, run_reference
 from nas.run.code_shipping import user_code
-from nas.run.config import SearchConfig, parse_component, parse_objectives
+from nas.run.config import SearchConfig, parse_component, parse_objectives, parse_reference
 from search_spaces.errors import UserError
 from search_spaces.user_code import add_import_paths
 
 from .trial_log import RunStore
 
 __all__ = ["RunInfo", "read_run_info", "metric_value", "complete_records",
-           "feasible_records", "front_trial_ids", "describe_ids"]
+           "feasible_records", "front_trial_ids", "run_front", "describe_ids"]
 
 _T = TypeVar("_T")
 
@@ -39,6 +40,8 @@ class RunInfo:
     space_options: dict[str, Any]
     objectives: tuple[tuple[str, str], ...]  # (metric name, maximize|minimize)
     constraints: tuple[Constraint, ...] = ()
+    #: the run's hypervolume reference (config or stored); None: derive it from the log
+    reference: tuple[float, ...] | None = None
 
     @property
     def objective_names(self) -> list[str]:
@@ -82,10 +85,13 @@ def read_run_info(run_dir: str | Path) -> RunInfo:
     objectives = _field(data, "objectives", parse_objectives, SearchConfig.objectives, where)
     constraints = _field(data, "constraints", parse_constraints, SearchConfig.constraints,
                          where)
+    configured = _field(data, "reference", lambda v: parse_reference(v, objectives), None,
+                        where)
+    reference = run_reference(store.dir, [o.name for o in objectives], configured)
     _find_user_code(data)
     return RunInfo(store.dir, str(data.get("name", store.dir.name)), space.name,
                    space.options, tuple((o.name, o.direction) for o in objectives),
-                   constraints)
+                   constraints, tuple(reference) if reference is not None else None)
 
 
 def metric_value(record: Mapping[str, Any], name: str) -> float:
@@ -116,15 +122,28 @@ def feasible_records(records: Sequence[Mapping[str, Any]],
             if all(c.ok(metric_value(r, c.name)) for c in constraints)]
 
 
+def run_front(records: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[str, Any]:
+    """{"front_trial_ids", "hypervolume", "reference"} of the feasible trials with finite
+    objective values, against the run's reference (`nas.pareto.reference`: config, stored, or
+    derived from the log in order by the same rule), as `nas status` reports them."""
+    done = feasible_records(records, info.constraints)
+    values = np.array([[metric_value(r, n) for n in info.objective_names] for r in done],
+                      dtype=float).reshape(-1, len(info.objectives))
+    finite = np.all(np.isfinite(values), axis=1)
+    reference = info.reference if info.reference is not None else derive_reference(
+        values[finite], info.directions)
+    if reference is None:
+        return {"front_trial_ids": [], "hypervolume": 0.0, "reference": None}
+    summary = front_summary(values, info.directions, reference)
+    return {"front_trial_ids": sorted(int(done[i]["trial_id"])
+                                      for i in summary["front_indices"]),
+            "hypervolume": summary["hypervolume"], "reference": summary["reference"]}
+
+
 def front_trial_ids(records: Sequence[Mapping[str, Any]], info: RunInfo) -> list[int]:
     """Trial ids on the feasible Pareto front of the configured objectives (finite values
     only)."""
-    done = feasible_records(records, info.constraints)
-    if not done:
-        return []
-    values = np.array([[metric_value(r, n) for n in info.objective_names] for r in done])
-    summary = front_summary(values, info.directions)
-    return sorted(int(done[i]["trial_id"]) for i in summary["front_indices"])
+    return run_front(records, info)["front_trial_ids"]
 
 
 def describe_ids(ids: Sequence[int]) -> str:

@@ -24,13 +24,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..genotype import Genotype
-from ..options import (
-    check_choice,
-    check_extra_ops,
-    check_input_size,
-    check_positive,
-    is_large_input,
-)
+from ..options import Range, check_choice, check_extra_ops, is_large_input
 from ..space import Decision, Space, register_space
 from .darts_network import CellSpec, NetworkCIFAR, NetworkImageNet
 from .darts_presets import DARTS_PRESETS
@@ -66,16 +60,15 @@ class DartsSpace(Space):
                 "input_size": (3, 32, 32), "network": "auto", "nodes": 4, "concat": "all",
                 "extra_ops": [], "drop_path_prob": 0.0}
 
+    @classmethod
+    def option_ranges(cls):
+        return {"drop_path_prob": Range(0.0, 1.0, high_open=True)}
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
-        o["input_size"] = check_input_size(o["input_size"], self.name)
-        check_positive(o, self.name, "C", "layers", "num_classes", "nodes")
         check_choice(o, self.name, "network", ("auto", "cifar", "imagenet"))
         check_choice(o, self.name, "concat", ("all", "unused"))
-        if not 0.0 <= o["drop_path_prob"] < 1.0:
-            raise UserError(f"space 'darts' option 'drop_path_prob' must be in [0, 1), "
-                            f"got {o['drop_path_prob']!r}")
         self.ops = DARTS_PRIMITIVES + check_extra_ops(o["extra_ops"], self.name,
                                                       DARTS_PRIMITIVES)
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..genotype import Genotype
-from ..options import check_choice, check_input_size, check_positive, is_large_input
+from ..options import Range, check_choice, is_large_input
 from ..space import Decision, Space, register_space
 from .convnet_blocks import BLOCK_STYLES, BlockSpec
 from .convnet_network import LAYOUTS, ConvNetNetwork, StagePlan, stage_grids
@@ -59,11 +59,14 @@ class ConvNetSpace(Space):
                 "heads": [4, 4, 4, 4], "key_dim": 16, "drop_path": 0.0,
                 "layer_scale": 1e-6, "dw_ratio": 1.0}
 
+    @classmethod
+    def option_ranges(cls) -> dict[str, Range]:
+        return {"drop_path": Range(0.0, 0.99), "layer_scale": Range(0.0, 1.0),
+                "dw_ratio": Range(0.25, 8.0)}
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
-        o["input_size"] = check_input_size(o["input_size"], self.name)
-        check_positive(o, self.name, "num_classes", "key_dim")
         check_choice(o, self.name, "strides", ("auto", *LAYOUTS))
         check_style(o["style"], o["block"], STYLES, BLOCK_STYLES)
         self.depths = per_stage_ints(o["depths"], "depths", 0, MAX_DEPTH)
@@ -71,18 +74,10 @@ class ConvNetSpace(Space):
         self.mixers = per_stage_mixers(o["mixers"])
         self.mlp_ratios = positive_ints(o["mlp_ratios"], "mlp_ratios", MAX_MLP_RATIO)
         self.heads = four_ints(o["heads"], "heads", 1, 64)
-        for key, low, high in (("drop_path", 0.0, 0.99), ("layer_scale", 0.0, 1.0),
-                               ("dw_ratio", 0.25, 8.0)):
-            if not low <= o[key] <= high:
-                raise self._range_error(key, low, high)
         check_widths_fit(self.widths, self.mixers, o["style"], o["dw_ratio"])
         # normalised (hashable per-stage tuples), so presets and notes compare them
         o["depths"], o["widths"] = list(self.depths), list(self.widths)
         o["mixers"], o["mlp_ratios"] = list(self.mixers), list(self.mlp_ratios)
-
-    def _range_error(self, key: str, low: float, high: float) -> UserError:
-        return UserError(f"convnet option {key!r} must be in [{low}, {high}], "
-                         f"got {self.options[key]!r}")
 
     # ----- decisions ------------------------------------------------------------------
     def decisions(self) -> list[Decision]:

@@ -19,7 +19,6 @@ from torch import nn
 
 from ..errors import UserError
 from ..genotype import Genotype
-from ..options import check_input_size, check_positive
 from ..space import Decision, Space, register_space
 from .network import Layer, LayerwiseNetwork
 from .schema import STAGE_FIELDS, MacroSchema, StageSpec, parse_schema
@@ -61,8 +60,6 @@ class MacroSpace(Space):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
-        o["input_size"] = check_input_size(o["input_size"], self.name)
-        check_positive(o, self.name, "num_classes")
         self.schema: MacroSchema = parse_schema(o["stem"], o["stages"], o["head"])
         self._decisions = [Decision(decision_name(i, field), stage.choices(field))
                            for i, stage in enumerate(self.schema.stages)

@@ -20,13 +20,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..genotype import Genotype
-from ..options import (
-    check_choice,
-    check_extra_ops,
-    check_input_size,
-    check_positive,
-    is_large_input,
-)
+from ..options import check_choice, check_extra_ops, is_large_input
 from ..space import Decision, Space, register_space
 from .network import LayerwiseNetwork
 
@@ -101,8 +95,6 @@ class FBNetSpace(Space):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
-        o["input_size"] = check_input_size(o["input_size"], self.name)
-        check_positive(o, self.name, "num_classes", "head_channels")
         check_choice(o, self.name, "strides", ("auto", "imagenet", "cifar"))
         self.ops = FBNET_CANDIDATES + check_extra_ops(o["extra_ops"], self.name,
                                                       FBNET_CANDIDATES)

@@ -15,7 +15,6 @@ from nas.cli import main
 from nas.dashboard import create_app
 from nas.dashboard.drawing import draw_genotype
 from nas.dashboard.synthetic import make_synthetic_run, synthetic_records
-from nas.pareto.fronts import front_summary
 from nas.store.runinfo import front_trial_ids, read_run_info
 from nas.store.trial_log import RunStore
 
@@ -102,22 +101,28 @@ def test_front_and_history_keep_to_the_config_constraints(tmp_path):
 def test_synthetic_trials_over_the_bound_are_infeasible(client, run):
     records = _records(run)
     over = [r for r in records if r["metrics"]["cost"]["params"] > 150000
-            and r["metrics"]["status"] != "failed"]
+            and r["metrics"]["status"] not in ("failed", "pruned")]  # never measured
     assert over and all(r["metrics"]["status"] == "infeasible" for r in over)
     assert all("violates params=" in r["metrics"]["reason"] for r in over)
-    status = client.get("/api/trials?since=0").get_json()["status"]
-    assert status.count(2) == len(over)
+    trials = client.get("/api/trials?since=0").get_json()
+    assert trials["statuses"] == ["complete", "failed", "infeasible", "pruned"]
+    assert trials["status"].count(2) == len(over)
+    assert trials["status"].count(3) == sum(r["metrics"]["status"] == "pruned"
+                                            for r in records) > 0
     pareto = json.loads((run / "pareto.json").read_text())
     assert pareto["n_infeasible"] == len(over)
 
 
-def test_history_ends_at_the_run_hypervolume(client, run):
+def test_history_ends_at_the_run_hypervolume(client, run, capsys):
     hist = client.get("/api/history").get_json()
     done = [r for r in _records(run) if r["metrics"]["status"] == "complete"]
     values = np.array([[r["metrics"]["objectives"]["accuracy"], r["metrics"]["cost"]["params"]]
                        for r in done])
-    expected = front_summary(values, ["maximize", "minimize"])["hypervolume"]
-    assert hist["hypervolume"]["v"][-1] == pytest.approx(expected, rel=1e-5)
+    assert main(["status", str(run), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert hist["hv"] == pytest.approx(status["hypervolume"], rel=1e-12)
+    assert hist["reference"] == pytest.approx(status["reference"], rel=1e-12)
+    assert hist["hypervolume"]["v"][-1] == pytest.approx(status["hypervolume"], rel=1e-5)
     assert hist["best"]["accuracy"]["v"][-1] == pytest.approx(values[:, 0].max(), rel=1e-5)
     assert np.all(np.diff(hist["hypervolume"]["v"]) >= 0)
 

@@ -7,6 +7,7 @@ $TMPDIR, never into the repository.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 import threading
@@ -106,12 +107,17 @@ def test_page_draws_front_selects_and_exports(browser, served):
     assert counts["infeasiblePoints"] == trials["status"].count(2) > 0  # shaded, not hidden
     rows = browser.execute_script("return window.__nas.plots.pareto.spec.layers[2].rows")
     assert sorted(rows) == sorted(front["rows"])
-    _point_on_canvas(browser, 2, len(rows) - 1)
+    accuracy = trials["metrics"]["accuracy"]
+    best = max(front["rows"], key=lambda r: accuracy[r])  # shown before any click
+    assert browser.execute_script("return window.__nas.selected") == trials["ids"][best]
+    assert browser.find_element("id", "trial-note").text.startswith("best accuracy")
+    other = next(i for i in range(len(rows) - 1, -1, -1) if rows[i] != best)
+    _point_on_canvas(browser, 2, other)
     tip = _wait(browser, "const t = document.querySelector('#pareto2d .plot-tip');"
                          "return !t.hidden && t.textContent")
-    clicked = trials["ids"][rows[-1]]
+    clicked = trials["ids"][rows[other]]
     assert tip.startswith(f"trial {clicked} (Pareto front)") and "1<-0 " in tip  # genotype
-    _point_on_canvas(browser, 2, len(rows) - 1, click=True)
+    _point_on_canvas(browser, 2, other, click=True)
     _wait(browser, f"return window.__nas.selected === {clicked}")  # a click selects
     assert len(browser.find_elements("css selector", "#drawing svg g.edge")) == 6
     tid = trials["ids"][rows[0]]
@@ -155,13 +161,15 @@ def test_three_objectives_draw_a_canvas_3d_view(browser, served):
     assert counts["frontPoints"] == len(front["rows"]) >= 2
     assert counts["frontPoints"] + counts["dominatedPoints"] == front["candidates"]
     assert counts["infeasiblePoints"] > 0
-    assert counts["painted"] == sum(counts[k] for k in ("frontPoints", "dominatedPoints",
-                                                       "infeasiblePoints"))
+    assert counts["painted"] == 1 + sum(counts[k] for k in (  # + the best trial's ring
+        "frontPoints", "dominatedPoints", "infeasiblePoints"))
+    best = browser.execute_script("return S.selected.row")
     # a front point that a hover or click there resolves to (not hidden by another)
     index = browser.execute_script(_PLOT3D + "const n = p.spec.layers[2].rows.length;"
                                    "for (let i = 0; i < n; i++) { const q = p.pixelOf(2, i),"
                                    " h = p.nearest(q.x, q.y); if (h && h.layer === 2 &&"
-                                   " h.index === i) return i; } return -1")
+                                   " h.index === i && p.spec.layers[2].rows[i] !== arguments[0])"
+                                   " return i; } return -1", best)
     assert index >= 0
     row = browser.execute_script(_PLOT3D + "return p.spec.layers[2].rows[arguments[0]]", index)
     clicked = browser.execute_script("return S.ids[arguments[0]]", row)
@@ -171,7 +179,8 @@ def test_three_objectives_draw_a_canvas_3d_view(browser, served):
     assert tip.startswith(f"trial {clicked} (Pareto front)") and "latency_ms = " in tip
     _point_on_canvas(browser, 2, index, click=True, plot="pareto3d")
     _wait(browser, f"return window.__nas.selected === {clicked}")
-    _wait(browser, _PLOT3D + f"return p.painted === {counts['painted'] + 1}")  # the ring
+    _wait(browser, _PLOT3D + f"return p.spec.layers[3].rows[0] === {row} &&"
+                   f" p.painted === {counts['painted']}")  # the ring moved
     assert browser.execute_script(_PLOT3D + "return p.spec.layers[3].rows") == [row]
 
     before = browser.execute_script(_PLOT3D + "return [p.angles, p.pixelOf(2, 0)]")
@@ -245,3 +254,34 @@ def test_markup_in_trial_strings_is_shown_as_text(browser, tmp_path):
         assert EVIL in card  # shown literally ...
         assert browser.execute_script("return window.__pwned") is None  # ... never run
         assert not browser.find_elements("css selector", "#trial-card script, #trial-card img")
+
+
+def test_header_counts_and_hypervolume_match_nas_status(browser, tmp_path, capsys):
+    from nas.cli import main
+
+    run = make_synthetic_run(tmp_path / "counted", n=150, seed=5)
+    assert main(["status", str(run), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    with _serve(run) as url:
+        browser.get(url)
+        _wait(browser, "return window.__nas && window.__nas.ready")
+        shown = browser.execute_script(
+            "return Object.assign({}, document.getElementById('summary').dataset)")
+        text = browser.find_element("id", "summary").text
+    measured = status["done"] - status["infeasible"] - status["pruned"]
+    assert int(shown["complete"]) == measured and int(shown["failed"]) == status["failed"]
+    assert int(shown["infeasible"]) == status["infeasible"] > 0
+    assert int(shown["pruned"]) == status["pruned"] > 0
+    assert int(shown["trials"]) == status["done"] + status["failed"]
+    assert float(shown["hv"]) == pytest.approx(status["hypervolume"], rel=1e-12)
+    for name in ("complete", "failed", "infeasible", "pruned"):
+        assert f"{shown[name]} {name}" in text
+    assert f"HV {_human(status['hypervolume'])}" in text
+
+
+def _human(value: float) -> str:
+    """The page's k/M/G format (3 significant digits), for the check above."""
+    for unit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= unit:
+            return f"{float(f'{value / unit:.3g}'):g}{suffix}"
+    return f"{float(f'{value:.4g}'):g}"

@@ -12,11 +12,12 @@ def test_json_progress_lines():
     progress.trial(done=1, running=2, failed=0, summary="trial 0 accuracy=91", best="91",
                    front=1, hv=None, infeasible=1)
     progress.trial(done=2, running=1, failed=1, summary="trial 1 failed", best="91",
-                   front=1, hv=3.5)
+                   front=1, hv=3.5, seconds=2.0)
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [e["event"] for e in events] == ["message", "trial", "trial"]
     assert events[1]["running"] == 2 and events[1]["infeasible"] == 1 and events[1]["hv"] is None
-    assert events[2]["done"] == 2 and events[2]["hv"] == 3.5 and events[2]["eta_s"] >= 0
+    assert events[1]["eta_s"] is None  # no trial duration known yet: no guess
+    assert events[2]["done"] == 2 and events[2]["hv"] == 3.5 and events[2]["eta_s"] == 16.0
 
 
 def test_text_progress_and_quiet():

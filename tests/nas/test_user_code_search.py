@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import nas
+from search_spaces.errors import UserError
 from tests.user_code_helpers import write_user_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,11 +94,12 @@ def test_python_search_with_the_objects_and_user_errors_that_fail_trials(tmp_pat
     assert failures[0]["trial_id"] == failed[0]["trial_id"]
     assert "boom from user code" in failures[0]["traceback"]
 
-    missing = nas.search({**config, "name": "missing"}, space=problem.TinyConvNet,
-                         evaluator=problem.no_accuracy, trials=1)
-    reason = missing.records()[0]["metrics"]["reason"]
-    assert reason == ("the evaluator returned no 'accuracy' (it returned loss, macs, "
-                      "params); return every objective")
+    # undeclared metrics: the first result stops the search, saying what it returned
+    with pytest.raises(UserError, match=r"unknown objective 'accuracy'\. Allowed: latency_ms, "
+                                        r"loss, macs, params \(evaluator 'my_problem:"
+                                        r"no_accuracy' declares no metric_names"):
+        nas.search({**config, "name": "missing"}, space=problem.TinyConvNet,
+                   evaluator=problem.no_accuracy, trials=3)
 
 
 def test_a_missing_user_module_is_a_one_line_error_before_anything_is_written(tmp_path):

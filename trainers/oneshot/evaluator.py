@@ -47,6 +47,7 @@ class SupernetEvaluator(Evaluator):
     defaults = {"checkpoint": "", "dataset": "digits", "image_size": 0, "seed": 0,
                 "bn_batches": 10, "batch_size": 64, "latency_table": "", "device": "cpu",
                 "cost": True}
+    metric_names = ("accuracy",)
 
     def _data(self):
         from ..data import load_dataset

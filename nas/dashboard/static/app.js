@@ -2,7 +2,7 @@
 // (canvas_plot.js, and canvas_3d.js for a front over three metrics), polls for new trials.
 'use strict';
 
-const S = {meta: null, n: 0, ids: [], t: [], status: [], worker: [], workers: [],
+const S = {meta: null, n: 0, ids: [], t: [], status: [], statuses: [], worker: [], workers: [],
            metrics: {}, kinds: {}, geno: {}, choices: {}, token: null,
            front: null, hist: {}, selected: null, busy: false};
 const P = {best: []};  // canvas plots by chart
@@ -38,7 +38,7 @@ function append(c) {
     }
   }
   Object.assign(S, {n: S.n + len, workers: c.workers, kinds: c.kinds, choices: c.choices,
-                    token: c.token});
+                    token: c.token, statuses: c.statuses});
 }
 
 // Rows after the last one seen (the whole table only on the first load).
@@ -77,11 +77,22 @@ function setupControls() {
                                (S.meta.reference_points || []).length);
 }
 
-function summaryText() {
-  const count = s => S.status.filter(v => v === s).length, bad = count(2);
-  const hv = S.hist.hypervolume ? S.hist.hypervolume.v.slice(-1)[0] : null;
-  return `${S.n} trials (${count(0)} complete, ${bad ? `${bad} infeasible, ` : ''}` +
-         `${count(1)} failed)` + (hv !== null && hv !== undefined ? ` \u00b7 HV ${hv}` : '');
+// "40 trials: 26 complete, 14 pruned · HV 1.02M": every status the run has, by name (the
+// counts and the exact hypervolume also go on the element's data attributes).
+function showSummary() {
+  const counts = S.statuses.map(() => 0);
+  for (const code of S.status) counts[code] += 1;
+  const parts = S.statuses.map((name, code) => [name, counts[code]])
+    .filter(([name, n]) => n > 0 || name === 'complete');
+  const hv = S.hist.hv;
+  const el = $('summary');
+  el.textContent = `${S.n} trials: ${parts.map(([name, n]) => `${n} ${name}`).join(', ')}` +
+    (hv !== null && hv !== undefined ? ` \u00b7 HV ${NASAxes.human(hv)}` : '');
+  el.title = hv !== null && hv !== undefined ?
+    `hypervolume ${hv} against the reference ${JSON.stringify(S.hist.reference)}` : '';
+  S.statuses.forEach((name, code) => { el.dataset[name] = counts[code]; });
+  el.dataset.trials = S.n;
+  el.dataset.hv = hv === null || hv === undefined ? '' : hv;
 }
 
 async function fetchFront() {
@@ -113,7 +124,9 @@ function redrawPareto() {
     dominatedPoints: spec.counts.dominated, infeasiblePoints: spec.counts.infeasible,
     drawMs: ms.toFixed(1)});
   window.__nas.front = spec.counts;
+  const {points, tied} = spec.ties;
   $('front-info').textContent = `${front.rows.length} on the front of ${front.candidates}` +
+    (tied ? ` (${points} points; ${tied} trials tie)` : '') +
     (three ? ' \u00b7 drag to rotate' : '');
   if (!window.__frontDrawnAt) {  // after the frame that shows it
     requestAnimationFrame(() => setTimeout(() => {
@@ -139,7 +152,7 @@ function drawBest(specs) {
 
 async function drawOthers() {
   S.hist = await getJSON('/api/history');
-  $('summary').textContent = summaryText();
+  showSummary();
   P.hv.draw(NASPlots.hypervolume(S.hist));
   drawBest(NASPlots.best(S.hist));
   await nextTask();
@@ -159,6 +172,7 @@ function tableRows(record) {
     for (const [k, v] of Object.entries(m[part] || {})) rows.push([`${part}.${k}`, v]);
   }
   rows.push(['fidelity', m.fidelity], ['worker', JSON.stringify(record.worker || {})]);
+  if (record.traceback) rows.push(['traceback', record.traceback]);
   return rows;
 }
 
@@ -176,17 +190,21 @@ function showDrawing(d) {
   $('drawing').replaceChildren(t);
 }
 
-async function select(trialId) {
+// Show one trial; `note` says why it is shown ("best accuracy" before any click).
+async function select(trialId, note) {
   const data = await getJSON(`/api/trial/${trialId}`);
-  S.selected = {id: trialId, row: S.ids.indexOf(trialId)};
+  S.selected = {id: trialId, row: S.ids.indexOf(trialId), auto: Boolean(note)};
   $('trial-id').value = trialId;
+  $('trial-note').textContent = note || 'selected; click a point for another';
   showDrawing(data.drawing);
   const table = $('trial-table');
   table.replaceChildren();
   for (const [k, v] of tableRows(data.record)) {
     const tr = table.insertRow();
     tr.insertCell().textContent = k;
-    tr.insertCell().textContent = typeof v === 'number' ? +v.toPrecision(6) : String(v);
+    const cell = tr.insertCell();
+    cell.textContent = typeof v === 'number' ? NASAxes.human(v) : String(v);
+    if (typeof v === 'number') cell.title = String(v);
   }
   $('export').disabled = false;
   window.__nas.selected = trialId;
@@ -223,6 +241,14 @@ async function doExport() {
   }
 }
 
+// Until the user picks a trial, the pane shows the best one by the first objective.
+async function showBest() {
+  if (S.selected && !S.selected.auto) return;
+  const row = NASPlots.bestRow(S);
+  if (row === null || (S.selected && S.selected.id === S.ids[row])) return;
+  await select(S.ids[row], `best ${S.meta.objectives[0].name}; click a point for another`);
+}
+
 async function poll() {
   if (S.busy) return;
   S.busy = true;
@@ -233,6 +259,7 @@ async function poll() {
       setupControls();
       await drawPareto();
       await drawOthers();
+      await showBest();
     }
   } catch (e) {
     $('live').className = 'stale';
@@ -260,6 +287,7 @@ async function main() {
   mark('pareto');
   await nextTask();
   await drawOthers();
+  await showBest();
   mark('all');
   window.__nas.ready = true;
   for (const id of ['x', 'y', 'z']) $(id).addEventListener('change', () => drawPareto().catch(showError));

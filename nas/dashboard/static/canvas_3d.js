@@ -122,7 +122,7 @@ const NAS3D = (() => {
     ctx.textAlign = off.x < -0.4 ? 'right' : off.x > 0.4 ? 'left' : 'center';
     ctx.textBaseline = off.y < -0.4 ? 'bottom' : off.y > 0.4 ? 'top' : 'middle';
     const ticks = NASAxes.ticks(lo, hi, 4);
-    const texts = ticks.values.map(v => NASAxes.format(v, ticks.step));
+    const texts = NASAxes.labels(ticks.values, ticks.step);
     ticks.values.forEach((v, k) => {
       const at = p.slice();
       at[d] = view.unit(d, v);
@@ -186,9 +186,21 @@ const NAS3D = (() => {
       paintFrame(ctx, this.scale, spec.labels || []);
       paintPoints(ctx, spec.layers, this.proj);
       NASAxes.title(ctx, this.box, spec.title);
-      NASAxes.legend(ctx, this.box, spec.legend);
+      NASAxes.legend(ctx, this.box, spec.legend, this._drawnPoints());
       this.painted = this.proj.reduce((n, P) => n + P.order.length, 0);
       return performance.now() - start;
+    }
+
+    // [x, y, weight] of every projected point (front layers weigh more), for the legend.
+    _drawnPoints() {
+      const out = [];
+      this.spec.layers.forEach((L, k) => {
+        const P = this.proj[k], weight = L.priority ? 20 : 1;
+        for (let i = 0; i < P.x.length; i++) {
+          if (Number.isFinite(P.x[i])) out.push([P.x[i], P.y[i], weight]);
+        }
+      });
+      return out;
     }
 
     pixelOf(k, i) {

@@ -3,7 +3,7 @@
 'use strict';
 
 const NASAxes = (() => {
-  const SI = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const SI = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
 
   // Finite min/max over several arrays (nulls skipped); null when nothing is finite.
   function extent(arrays) {
@@ -40,13 +40,41 @@ const NASAxes = (() => {
     return {values: out, step};
   }
 
-  // "150k", "1.2M", "0.05", "97.5": as many decimals as the tick step needs.
-  function format(v, step) {
-    const size = Math.max(Math.abs(v), step);
+  // "150k", "1.25M", "0.05", "97.5": as many decimals as the tick step needs; `size`
+  // (default: |v| or the step) picks the unit, so one axis can share one.
+  function format(v, step, size) {
+    if (v === 0) return '0';
+    size = size || Math.max(Math.abs(v), step);
     for (const [unit, suffix] of SI) {
-      if (size >= unit * 10) return trim(v / unit, step / unit) + suffix;
+      if (size >= unit) return trim(v / unit, step / unit) + suffix;
     }
     return trim(v, step);
+  }
+
+  // Labels of an axis's tick values, all in the unit of the largest ("800k", "1,000k").
+  function labels(values, step) {
+    const size = Math.max(step, ...values.map(Math.abs));
+    return values.map(v => format(v, step, size));
+  }
+
+  // A value for people: 3 significant digits with k/M/G ("883M", "1.02M", "97.53").
+  function human(v) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return String(v);
+    for (const [unit, suffix] of SI) {
+      if (Math.abs(v) >= unit) return `${+(v / unit).toPrecision(3)}${suffix}`;
+    }
+    return String(+v.toPrecision(4));
+  }
+
+  // The y ticks of a scale and the width of their widest label (11px font).
+  function yTicks(ctx, y0, y1, h) {
+    const yt = ticks(y0, y1, Math.max(2, Math.floor(h / 45)));
+    ctx.save();
+    ctx.font = '11px system-ui, sans-serif';
+    const texts = labels(yt.values, yt.step);
+    const width = Math.max(0, ...texts.map(s => ctx.measureText(s).width));
+    ctx.restore();
+    return Object.assign(yt, {labels: texts, width});
   }
 
   function trim(v, step) {
@@ -63,7 +91,7 @@ const NASAxes = (() => {
     ctx.strokeStyle = '#e2e8f0';
     ctx.lineWidth = 1;
     const xt = ticks(scale.x0, scale.x1, Math.max(2, Math.floor(w / 90)));
-    const yt = ticks(scale.y0, scale.y1, Math.max(2, Math.floor(h / 45)));
+    const yt = yTicks(ctx, scale.y0, scale.y1, h);
     ctx.beginPath();
     for (const v of xt.values) { const px = Math.round(scale.px(v)) + 0.5; ctx.moveTo(px, t); ctx.lineTo(px, t + h); }
     for (const v of yt.values) { const py = Math.round(scale.py(v)) + 0.5; ctx.moveTo(l, py); ctx.lineTo(l + w, py); }
@@ -72,10 +100,11 @@ const NASAxes = (() => {
     ctx.strokeRect(l + 0.5, t + 0.5, w, h);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const v of xt.values) ctx.fillText(format(v, xt.step), scale.px(v), t + h + 4);
+    const xLabels = labels(xt.values, xt.step);
+    xt.values.forEach((v, i) => ctx.fillText(xLabels[i], scale.px(v), t + h + 4));
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const v of yt.values) ctx.fillText(format(v, yt.step), l - 5, scale.py(v));
+    yt.values.forEach((v, i) => ctx.fillText(yt.labels[i], l - 5, scale.py(v)));
     ctx.fillStyle = '#1e293b';
     ctx.font = '12px system-ui, sans-serif';
     ctx.textAlign = 'center';
@@ -83,9 +112,9 @@ const NASAxes = (() => {
     if (spec.xLabel) ctx.fillText(spec.xLabel, l + w / 2, t + h + 34);
     if (spec.yLabel) {
       ctx.save();
-      ctx.translate(l - 48, t + h / 2);
+      ctx.translate(l - 9 - yt.width, t + h / 2);  // clear of the widest tick label
       ctx.rotate(-Math.PI / 2);
-      ctx.textBaseline = 'top';
+      ctx.textBaseline = 'bottom';
       ctx.fillText(spec.yLabel, 0, 0);
       ctx.restore();
     }
@@ -105,19 +134,33 @@ const NASAxes = (() => {
     ctx.restore();
   }
 
-  // Small colour keys in the top-right corner of the plot.
-  function legend(ctx, box, items) {
+  // Small colour keys in the corner of the plot that covers the least data: `points` are
+  // drawn pixels [x, y, weight] (front points weigh more); ties keep the top right.
+  function legend(ctx, box, items, points) {
     if (!items || !items.length) return;
     ctx.save();
     ctx.font = '11px system-ui, sans-serif';
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'left';
     const width = Math.max(...items.map(i => ctx.measureText(i.label).width)) + 22;
-    const x = box.l + box.w - width - 6;
+    const height = items.length * 15 + 6;
+    const left = box.l + 10, right = box.l + box.w - width - 6;
+    const top = box.t + 4, bottom = box.t + box.h - height - 4;
+    let best = null;
+    for (const [x, y] of [[right, top], [left, top], [right, bottom], [left, bottom]]) {
+      let covered = 0;
+      for (const [px, py, weight] of points || []) {
+        if (px >= x - 10 && px <= x + width + 6 && py >= y - 6 && py <= y + height + 6) {
+          covered += weight;
+        }
+      }
+      if (!best || covered < best.covered) best = {x, y, covered};
+    }
+    const {x, y: y0} = best;
     ctx.fillStyle = 'rgba(255,255,255,0.85)';
-    ctx.fillRect(x - 4, box.t + 4, width + 4, items.length * 15 + 6);
+    ctx.fillRect(x - 4, y0, width + 4, height);
     items.forEach((item, k) => {
-      const y = box.t + 14 + k * 15;
+      const y = y0 + 10 + k * 15;
       ctx.fillStyle = item.color;
       ctx.fillRect(x, y - 4, 12, 8);
       ctx.fillStyle = '#1e293b';
@@ -126,5 +169,5 @@ const NASAxes = (() => {
     ctx.restore();
   }
 
-  return {extent, pad, ticks, format, draw, title, legend};
+  return {extent, pad, ticks, format, labels, human, yTicks, draw, title, legend};
 })();

@@ -131,6 +131,7 @@ const NASCanvas = (() => {
       const ctx = this.canvas.getContext('2d'), spec = this.spec;
       this.scale = makeScale(spec, this.box);
       if (!this.scale) return this._empty(ctx, spec);
+      this._fitTickLabels(ctx, spec);
       paintBands(ctx, spec.bands, this.box, this.scale);
       NASAxes.draw(ctx, this.box, this.scale, spec);
       ctx.save();
@@ -139,8 +140,31 @@ const NASCanvas = (() => {
       ctx.clip();
       for (const L of spec.layers) paintLayer(ctx, L, this.scale);
       ctx.restore();
-      NASAxes.legend(ctx, this.box, spec.legend);
+      NASAxes.legend(ctx, this.box, spec.legend, spec.legend ? this._drawnPoints() : []);
       return performance.now() - start;
+    }
+
+    // Widen the left margin when the y tick labels and the axis title need it.
+    _fitTickLabels(ctx, spec) {
+      const need = Math.ceil(NASAxes.yTicks(ctx, this.scale.y0, this.scale.y1, this.box.h)
+        .width) + (spec.yLabel ? 27 : 10);
+      if (need <= this.box.l) return;
+      this.box = Object.assign({}, this.box, {l: need,
+                                              w: Math.max(10, this.box.w - need + this.box.l)});
+      this.scale = makeScale(spec, this.box);
+    }
+
+    // [x, y, weight] of every drawn point (front layers weigh more), for the legend.
+    _drawnPoints() {
+      const out = [];
+      this.spec.layers.forEach((L, k) => {
+        const weight = L.priority ? 20 : 1;
+        for (let i = 0; i < L.xs.length; i++) {
+          const p = this.pixelOf(k, i);
+          if (p) out.push([p.x, p.y, weight]);
+        }
+      });
+      return out;
     }
 
     // Size both canvases to the element (or just clear them), forget hover state, set the box.

@@ -8,7 +8,7 @@ const NASPlots = (() => {
   const PALETTE = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#db2777',
                    '#0891b2', '#65a30d', '#475569', '#ea580c'];
   const arrow = d => (d === 'minimize' ? ' (\u2193 better)' : ' (\u2191 better)');
-  const num = v => (typeof v === 'number' ? +v.toPrecision(6) : v);
+  const num = v => NASAxes.human(v);
   const has = v => v !== null && v !== undefined;
 
   // Short genotype summary for hover labels: "1<-0 nor_conv_3x3 · 2<-0 skip_connect ...".
@@ -77,6 +77,30 @@ const NASPlots = (() => {
     return {bad, mass, fr};
   }
 
+  // Front trials that share their values with another: {points: distinct, tied: trials}.
+  function ties(S, names, rows) {
+    const groups = new Map();
+    for (const r of rows) {
+      const key = names.map(n => S.metrics[n][r]).join('\u0000');
+      groups.set(key, (groups.get(key) || 0) + 1);
+    }
+    let tied = 0;
+    for (const count of groups.values()) if (count > 1) tied += count;
+    return {points: groups.size, tied};
+  }
+
+  // The row of the best feasible complete trial by the first objective (null: none).
+  function bestRow(S) {
+    const objective = S.meta.objectives[0], col = S.metrics[objective.name] || [];
+    const sign = objective.direction === 'minimize' ? -1 : 1;
+    let best = null;
+    for (let r = 0; r < S.n; r++) {
+      if (S.status[r] !== 0 || !has(col[r]) || !meets(S, r)) continue;
+      if (best === null || sign * col[r] > sign * col[best]) best = r;
+    }
+    return best;
+  }
+
   // A 2-D or 3-D front: infeasible crosses, faded dominated marks, the front (drawn with
   // `frontStyle`) and a ring on the selected trial, drawn over everything else.
   function frontSpec(S, names, front, selectedRow, frontStyle, title) {
@@ -94,7 +118,7 @@ const NASPlots = (() => {
       pointLayer(S, sel, names, {shape: 'ring', size: 16, width: 3, color: PICK, priority: 3,
                                  top: true}, label('selected'))];
     return {title: `${title}: ${fr.length} of ${fr.length + mass.length} feasible trials` +
-                   (bad.length ? `, ${bad.length} infeasible` : ''),
+                   (bad.length ? `, ${bad.length} infeasible` : ''), ties: ties(S, names, fr),
             labels: names.map((n, i) => n + arrow(front.directions[i])), layers,
             legend: [{label: 'Pareto front', color: FRONT}, {label: 'dominated', color: MASS}]
               .concat(bad.length ? [{label: 'infeasible', color: BAD}] : []),
@@ -183,5 +207,6 @@ const NASPlots = (() => {
                                    {label: 'reference models', color: '#b45309'}] : []};
   }
 
-  return {pareto2d, pareto3d, hypervolume, best, workers, rungs, latency, usableRows};
+  return {pareto2d, pareto3d, hypervolume, best, workers, rungs, latency, usableRows,
+          bestRow, num};
 })();
