@@ -63,6 +63,9 @@ class FrontTracker:
                 self._fix_reference(feasible)
             return self.hypervolume
         hv = hypervolume(self._front, self._ref_min) if len(self._front) else 0.0
+        # a trial never shrinks the volume; keep rounding (incremental history vs this
+        # exact recomputation) from showing a decrease
+        hv = max(hv, self.hypervolume or 0.0)
         self.history.append((trial_id, hv))
         return hv
 

@@ -152,7 +152,7 @@ def test_evaluators_that_do_not_want_history_get_none(tmp_path):
     store = RunStore.create(tmp_path / "run", config.to_dict())
     driver = Driver(config, store, Progress(2, quiet=True))
     store.close()
-    assert set(driver.task_base) == {"space", "evaluator", "threads"}
+    assert set(driver.task_base) == {"space", "evaluator", "threads", "cost_metrics"}
     assert driver.task_base["evaluator"] == config.to_dict()["evaluator"]
 
 
