@@ -10,7 +10,11 @@
    trivial task's result, and how many processes the cluster has then (fresh process
    each time, `--repeat` times).
 
-    python benchmarks/bench_ray_lifecycle.py [--endings normal,kill9] [--repeat 3] [--json]
+    python benchmarks/bench_ray_lifecycle.py [--endings normal,kill9] [--repeat 3]
+        [--tree CHECKOUT ...] [--json]
+
+Before/after on one machine load: `git archive main | tar -x -C /tmp/main`, then
+`--tree /tmp/main --tree .` (the embedded starts of the trees take turns).
 """
 from __future__ import annotations
 
@@ -42,10 +46,7 @@ DRIVER = """
 import sys
 from nas.cli import main
 if sys.argv[1] == "exception":
-    try:
-        from nas.run import driver
-    except ImportError:
-        from nas import driver
+    from nas.run import driver
     finish = driver.Driver._finish
     def failing_finish(self, *args, **kwargs):
         finish(self, *args, **kwargs)
@@ -58,7 +59,7 @@ sys.exit(main(sys.argv[2:]))
 START = """
 import json, os, sys, time
 start = time.monotonic()
-from nas.ray_runtime import ray_session
+from nas.run.ray_runtime import ray_session
 import ray
 imported = time.monotonic()
 with ray_session(2):
@@ -142,14 +143,14 @@ def _finished(run: Path) -> int:
     return path.read_text().count("\n") if path.exists() else 0
 
 
-def end_search(ending: str, root: Path) -> dict:
-    """Run a search, end it `ending`'s way; what is left 10 s later."""
+def end_search(ending: str, root: Path, tree: Path) -> dict:
+    """Run a search of checkout `tree`, end it `ending`'s way; what is left 10 s later."""
     work = Path(tempfile.mkdtemp(dir=root))
     (work / "c.yaml").write_text(CONFIG.format(trials=6 if ending == "normal" else 10_000))
     run = work / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, ending, "search", "--config",
-                             str(work / "c.yaml"), "--out", str(run), "--quiet"], cwd=ROOT,
+                             str(work / "c.yaml"), "--out", str(run), "--quiet"], cwd=tree,
                             env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     seen: dict[int, str] = {}
@@ -179,57 +180,70 @@ def end_search(ending: str, root: Path) -> dict:
             "left_names": alive + [f"{name} (zombie)" for name in zombies]}
 
 
-def embedded_start(repeat: int) -> dict:
-    """Median seconds of ray.init and to a first task; processes of the cluster."""
-    runs, counts = [], []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for _ in range(repeat):
-        proc = subprocess.Popen([sys.executable, "-c", START, "3"], cwd=ROOT, env=env,
-                                start_new_session=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True)
-        try:
-            line = next(line for line in proc.stdout if line.startswith("START "))
-            runs.append(json.loads(line[len("START "):]))
-            time.sleep(2)  # what the cluster holds once idle
-            seen: dict[int, str] = {}
-            _track(proc.pid, seen)
-            counts.append(len(seen) - 1)
-            proc.wait(timeout=60)
-        finally:
-            _kill({pid: start for pid, start in _track_all(proc.pid).items()})
-    return {key: round(statistics.median(r[key] for r in runs), 2)
-            for key in ("import_s", "init_s", "first_task_s")} | {
-        "processes": int(statistics.median(counts)), "repeat": repeat}
-
-
-def _track_all(root: int) -> dict[int, str]:
+def start_once(tree: Path) -> dict:
+    """ray_session(2) of checkout `tree` in a fresh process: seconds, processes."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.Popen([sys.executable, "-c", START, "3"], cwd=tree, env=env,
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
     seen: dict[int, str] = {}
-    _track(root, seen)
-    return seen
+    try:
+        line = next(line for line in proc.stdout if line.startswith("START "))
+        time.sleep(2)  # what the cluster holds once idle
+        _track(proc.pid, seen)
+        proc.wait(timeout=60)
+    finally:
+        _track(proc.pid, seen)
+        _kill(seen)
+    return {**json.loads(line[len("START "):]), "processes": len(seen) - 1}
+
+
+def embedded_start(trees: list[Path], repeat: int) -> list[dict]:
+    """Per tree, medians of `repeat` starts (the trees take turns: same machine load)."""
+    runs: dict[Path, list[dict]] = {tree: [] for tree in trees}
+    for _ in range(repeat):
+        for tree in trees:
+            runs[tree].append(start_once(tree))
+    return [{"tree": str(tree), "repeat": repeat,
+             **{key: round(statistics.median(r[key] for r in got), 2)
+                for key in ("import_s", "init_s", "first_task_s", "processes")}}
+            for tree, got in runs.items()]
+
+
+def _print(tree: str, endings: list[dict]) -> None:
+    print(f"{tree}\n{'ending':<10} {'exit':>4} {'exit s':>6} {'procs':>5} {'left':>4} "
+          f"{'zombie':>6}  stderr lines / last line; left behind 10 s later")
+    for e in endings:
+        print(f"{e['ending']:<10} {e['exit_code']:>4} {e['exit_s']:>6.2f} {e['started']:>5} "
+              f"{e['left_alive']:>4} {e['left_zombies']:>6}  {e['stderr_lines']} / "
+              f"{e['last_stderr']!r}; {', '.join(e['left_names']) or '-'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endings", default=",".join(ENDINGS))
     parser.add_argument("--repeat", type=int, default=3, help="embedded starts to time")
+    parser.add_argument("--tree", action="append", type=Path,
+                        help="checkout to measure (repeat it to compare, e.g. one of main "
+                             "from `git archive main`); default this one")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    trees = [t.resolve() for t in args.tree or [ROOT]]
+    endings = {}
     with tempfile.TemporaryDirectory() as tmp:
-        endings = [end_search(e, Path(tmp)) for e in args.endings.split(",") if e]
-    start = embedded_start(args.repeat) if args.repeat else {}
+        for tree in trees:
+            endings[str(tree)] = [end_search(e, Path(tmp), tree)
+                                  for e in args.endings.split(",") if e]
+    starts = embedded_start(trees, args.repeat) if args.repeat else []
     if args.json:
-        print(json.dumps({"endings": endings, "embedded_start": start}))
+        print(json.dumps({"endings": endings, "embedded_start": starts}))
         return
-    print(f"{'ending':<10} {'exit':>4} {'exit s':>6} {'procs':>5} {'left':>4} {'zombie':>6}"
-          "  stderr lines / last line; left behind 10 s later")
-    for e in endings:
-        print(f"{e['ending']:<10} {e['exit_code']:>4} {e['exit_s']:>6.2f} {e['started']:>5} "
-              f"{e['left_alive']:>4} {e['left_zombies']:>6}  {e['stderr_lines']} / "
-              f"{e['last_stderr']!r}; {', '.join(e['left_names']) or '-'}")
-    if start:
-        print(f"embedded Ray (median of {start['repeat']}): import {start['import_s']:.2f} s, "
-              f"ray.init {start['init_s']:.2f} s, first task {start['first_task_s']:.2f} s, "
-              f"{start['processes']} processes")
+    for tree, got in endings.items():
+        _print(tree, got)
+    for start in starts:
+        print(f"embedded Ray of {start['tree']} (median of {start['repeat']}): import "
+              f"{start['import_s']:.2f} s, ray.init {start['init_s']:.2f} s, first task "
+              f"{start['first_task_s']:.2f} s, {start['processes']:g} processes")
 
 
 if __name__ == "__main__":
