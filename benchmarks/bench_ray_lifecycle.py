@@ -73,6 +73,12 @@ with ray_session(2):
 """
 
 
+def _as_in_a_terminal() -> None:
+    """SIGINT reaches the driver as Ctrl-C does, even from a background job (where it is
+    ignored, and Python keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stat(pid: int) -> tuple[str, int, int, str] | None:
     """(state, ppid, session id, start time) of a process, or None when it is gone."""
     try:
@@ -151,8 +157,8 @@ def end_search(ending: str, root: Path, tree: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, ending, "search", "--config",
                              str(work / "c.yaml"), "--out", str(run), "--quiet"], cwd=tree,
-                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            env=env, start_new_session=True, preexec_fn=_as_in_a_terminal,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seen: dict[int, str] = {}
     deadline = time.monotonic() + 180
     while proc.poll() is None and (ending in ("normal", "exception") or _finished(run) < 2):

@@ -155,7 +155,7 @@ class Watchdog:
         pids = {}
         for proc in cluster_processes(self.tag, self.session_dir, (os.getpid(),)):
             with contextlib.suppress(psutil.Error):
-                pids[proc.pid] = proc.name()
+                pids[proc.pid] = {"name": proc.name(), "started": proc.create_time()}
         record = {"driver_pid": os.getpid(), "driver_started": _identity(os.getpid()),
                   "tag": self.tag, "session_dir": str(self.session_dir),
                   "watchdog_pid": self.process.pid, "pids": pids}
