@@ -30,17 +30,16 @@ workers: 2
 strategy: random
 evaluator: {name: synthetic, options: {sleep_s: 0.3}}
 """
-# `nas search` whose driver raises after its second recorded trial
+# `nas search` whose driver fails once it has written its first trial (the disk is full)
 FAILING_DRIVER = """
 import sys
-from nas.run import driver
 from nas.cli import main
-finish = driver.Driver._finish
-def failing_finish(self, *args, **kwargs):
-    finish(self, *args, **kwargs)
-    if self.view.n_finished >= 2:
-        raise RuntimeError("injected driver failure")
-driver.Driver._finish = failing_finish
+from nas.store.trial_log import RunStore
+append = RunStore.append_trials
+def append_then_fail(self, records):
+    append(self, records)
+    raise OSError(28, "No space left on device")
+RunStore.append_trials = append_then_fail
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -131,10 +130,10 @@ def test_kill_9_of_the_driver_leaves_no_process(tmp_path, cleanup):
 def test_an_exception_in_the_driver_leaves_no_process(tmp_path, cleanup):
     proc, run = _start(tmp_path, failing=True)
     cleanup.append((proc, None))
-    record = _record(proc, run, trials=0)  # it fails after 2
+    record = _record(proc, run, trials=0)  # it fails after the first
     cleanup.append((proc, record))
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1 and "injected driver failure" in err
+    assert proc.returncode == 1 and "No space left on device" in err
     _assert_gone(record)
 
 
