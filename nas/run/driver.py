@@ -198,17 +198,18 @@ class Driver:
                            f"{self.store.dir}`")
             raise
         finally:
-            self._close(failing=sys.exc_info()[1] is not None)
+            self._close(failing=sys.exc_info()[1])
         counts = self.view.counts
         return SearchSummary(str(self.store.dir), self.view.n_finished, self.view.n_failed,
                              self.progress.elapsed(), counts["infeasible"], counts["cached"],
                              workers, self.view.pareto(), counts["pruned"])
 
-    def _close(self, failing: bool) -> None:
+    def _close(self, failing: BaseException | None) -> None:
         """Snapshot and flush the derived files, unless interrupted mid-update: then the
         view may hold records that never reached the log, and the last snapshot plus the
         log resume exactly. While an error propagates, a second one (the same full disk)
-        is logged, not raised over it."""
+        is logged, not raised over it; after Ctrl-C/SIGTERM any is (the signal can cut the
+        first, lazy pandas import in half), so the search still exits 130."""
         if not self._consistent:
             self.store.log("no snapshot: interrupted mid-update; the last snapshot and "
                            "the trial log resume exactly")
@@ -216,10 +217,11 @@ class Driver:
         try:
             self._snapshot()
             self.view.flush(self.store, self.config.name)
-        except (OSError, UserError) as exc:
-            if not failing:
+        except Exception as exc:  # noqa: BLE001 - raised again unless said above
+            second = failing is not None and isinstance(exc, (OSError, UserError))
+            if not (second or isinstance(failing, KeyboardInterrupt)):
                 raise
-            self.store.log(f"derived files not written: {exc}")
+            self.store.log(f"derived files not written: {type(exc).__name__}: {exc}")
 
     def _fill(self, runner: RayTrials, workers: int) -> None:
         """Submit prepared trials while fewer than `workers` run; once none is left

@@ -9,22 +9,28 @@ environment; docs/cluster.md has the recipe.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 import re
 import signal
 import socket
+import sys
+import threading
 from pathlib import Path
 from typing import Iterator
 
 from search_spaces.errors import UserError
 
-__all__ = ["ray_session", "resolve_workers", "cluster_slots", "check_address", "PROJECT_ROOT",
-           "CONNECT_TIMEOUT_S"]
+from .ray_lifetime import Watchdog, reap_dead_drivers
+
+__all__ = ["ray_session", "resolve_workers", "cluster_slots", "check_address",
+           "check_cluster", "PROJECT_ROOT", "CONNECT_TIMEOUT_S", "DASHBOARD_VAR"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PACKAGES = ("nas", "search_spaces", "trainers")
 CONNECT_TIMEOUT_S = 20
+DASHBOARD_VAR = "NAS_RAY_DASHBOARD"  # 1: the embedded cluster gets the Ray dashboard
 
 
 # HTTP/2 client connection preface + an empty SETTINGS frame (RFC 9113, Sec. 3.4)
@@ -68,6 +74,67 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
                         f"{timeout:g}s); pass the GCS port `ray start --head --port` printed")
 
 
+def check_cluster(address: str) -> None:
+    """A UserError within seconds when `address` is not a Ray head that accepts this
+    process (nothing answers, no gRPC answer, token missing or refused)."""
+    _check_reachable(address)
+    _check_token(address)
+
+
+def _check_token(address: str) -> None:
+    """Fail within about a second, naming the variables, when the head refuses this
+    process's token or its lack of one (Ray itself retries for the whole deadline,
+    printing an InvalidAuthToken line a second). Ray Client addresses are left to Ray."""
+    target = _gcs_address(address)
+    if target is None:
+        return
+    from ray._raylet import GcsClient
+    from ray.exceptions import AuthenticationError
+
+    try:
+        with _deadline(CONNECT_TIMEOUT_S, address), _quiet_stderr():
+            GcsClient(address=target, cluster_id=None)
+    except AuthenticationError:
+        if os.environ.get("RAY_AUTH_MODE") != "token":
+            raise UserError(f"Ray at {address!r} needs token authentication: set "
+                            "RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN or "
+                            "in a file named by RAY_AUTH_TOKEN_PATH (default "
+                            "~/.ray/auth_token); see docs/cluster.md") from None
+        raise UserError(f"Ray at {address!r} refused this token (RAY_AUTH_TOKEN, "
+                        "RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token): use the token of that "
+                        "cluster; see docs/cluster.md") from None
+    except Exception:  # noqa: BLE001 - anything else is reported by ray.init itself
+        return
+
+
+def _gcs_address(address: str) -> str | None:
+    """HOST:PORT of the GCS that `address` names (None: Ray Client or unresolvable)."""
+    if address.startswith("ray://"):
+        return None
+    if address != "auto":
+        return address
+    try:  # the cluster `ray start` made on this machine (RAY_ADDRESS first)
+        from ray._private.services import canonicalize_bootstrap_address
+
+        return canonicalize_bootstrap_address("auto")
+    except Exception:  # noqa: BLE001 - no local cluster: ray.init says so
+        return None
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (Ray's C++ client logs each refused call there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 @contextlib.contextmanager
 def _deadline(seconds: int, address: str) -> Iterator[None]:
     """Turn a connection attempt that outlives `seconds` into a UserError (main thread)."""
@@ -101,7 +168,7 @@ def ray_session(num_cpus: int | None, address: str | None = None, code=None,
     import ray
 
     if address:
-        _check_reachable(address)
+        check_cluster(address)
     if ray.is_initialized():
         yield
         return
@@ -113,27 +180,72 @@ def ray_session(num_cpus: int | None, address: str | None = None, code=None,
     ray_address = os.environ.get("RAY_ADDRESS")  # ray.init sets it; put it back afterwards
     kwargs = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False,
                   configure_logging=True)
-    if address:
-        env = code.runtime_env(run_dir) if code is not None else {}
-        env["py_modules"] = [str(PROJECT_ROOT / p) for p in _PACKAGES] + env.get("py_modules", [])
-        try:
-            with _deadline(CONNECT_TIMEOUT_S, address):
-                ray.init(address=address, runtime_env=env, **kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            if code is not None and "size" in first.lower():
-                raise UserError(f"your code is too big to ship to the cluster ({first}); "
-                                "list just your modules under config 'code:' or move "
-                                "data out of the config's folder") from None
-            raise UserError(f"cannot connect to Ray at {address!r}: {first}") from None
-    else:  # "local": a new cluster even if RAY_ADDRESS names another one
-        ray.init(address="local", num_cpus=num_cpus, object_store_memory=80 * 1024**2,
-                 **kwargs)
+    try:
+        with (_joined(address, kwargs, code, run_dir) if address
+              else _embedded(num_cpus, kwargs)):
+            yield
+    finally:
+        _restore_env("RAY_ADDRESS", ray_address)
+
+
+def _init(**kwargs) -> None:
+    """ray.init, keeping this process's SIGTERM handler (ray.init replaces it with
+    sys.exit, which aborts the driver inside Ray instead of ending it cleanly)."""
+    import ray
+
+    handler = signal.getsignal(signal.SIGTERM)
+    ray.init(**kwargs)
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def _joined(address: str, kwargs: dict, code, run_dir) -> Iterator[None]:
+    """Connected to the cluster at `address` (whose processes are never touched), our
+    packages and the user's `code` shipped to it."""
+    import ray
+
+    env = code.runtime_env(run_dir) if code is not None else {}
+    env["py_modules"] = [str(PROJECT_ROOT / p) for p in _PACKAGES] + env.get("py_modules", [])
+    try:
+        with _deadline(CONNECT_TIMEOUT_S, address):
+            _init(address=address, runtime_env=env, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        if code is not None and "size" in first.lower():
+            raise UserError(f"your code is too big to ship to the cluster ({first}); "
+                            "list just your modules under config 'code:' or move "
+                            "data out of the config's folder") from None
+        raise UserError(f"cannot connect to Ray at {address!r}: {first}") from None
     try:
         yield
     finally:
         ray.shutdown()
-        _restore_env("RAY_ADDRESS", ray_address)
+
+
+@contextlib.contextmanager
+def _embedded(num_cpus: int | None, kwargs: dict) -> Iterator[None]:
+    """A new local cluster (even if RAY_ADDRESS names another one) whose processes end
+    with this one however it ends (nas.run.ray_lifetime); no dashboard and no usage
+    stats unless NAS_RAY_DASHBOARD=1."""
+    import ray
+
+    dashboard = os.environ.get(DASHBOARD_VAR, "0") not in ("", "0")
+    if dashboard and importlib.util.find_spec("aiohttp") is None:
+        raise UserError(f'{DASHBOARD_VAR}=1 needs the Ray dashboard: pip install "ray[default]"')
+    if not dashboard:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    watchdog = Watchdog()
+    try:
+        _init(address="local", num_cpus=num_cpus, object_store_memory=80 * 1024**2,
+              **{**kwargs, "include_dashboard": dashboard})
+        context = ray.get_runtime_context()
+        watchdog.record(Path(context.get_temp_dir()) / context.get_session_name())
+        reap_dead_drivers(context.get_temp_dir())
+        yield
+    finally:
+        ray.shutdown()
+        watchdog.stop()
 
 
 def _restore_env(name: str, value: str | None) -> None:

@@ -20,7 +20,7 @@ from .code_shipping import user_code
 from .config import SearchConfig, apply_overrides, config_from_dict, load_config
 from .driver import Driver
 from .progress import Progress
-from .ray_runtime import ray_session, resolve_workers
+from .ray_runtime import check_cluster, ray_session, resolve_workers
 from .worker import user_registrations
 
 __all__ = ["run_search", "config_difference", "as_config", "RESUMABLE"]
@@ -148,6 +148,8 @@ def _run_search(source: ConfigSource | None, held: contextlib.ExitStack, *,
     if extra_code:
         config = dataclasses.replace(config, code=tuple(dict.fromkeys([*config.code,
                                                                        *extra_code])))
+    if config.address:  # seconds, before the components are built
+        check_cluster(config.address)
     code = user_code(config.to_dict(), _registered_objects())
     if code is not None:  # the driver builds the user's components too
         add_import_paths(code.import_paths())

@@ -21,3 +21,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("", 0))
         return s.getsockname()[1]
+
+
+def as_in_a_terminal() -> None:
+    """preexec_fn: SIGINT reaches the child as Ctrl-C does in a terminal, even when the
+    tests run as a background job (whose SIGINT is ignored, and Python keeps it so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

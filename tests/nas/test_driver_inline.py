@@ -183,3 +183,27 @@ def test_an_ask_discarded_as_in_flight_is_withdrawn_and_replayed(tmp_path):
     replayed = repeating()
     restore(replayed, driver.space, records, None)
     assert replayed.state_dict() == driver.strategy.state_dict()
+
+
+def test_ctrl_c_that_cuts_a_lazy_import_in_half_still_ends_as_an_interruption(tmp_path):
+    """Seen with SIGTERM: the signal landed inside the first (lazy) pandas import of a
+    flush, and the final flush then failed on the half-imported module, so the search
+    exited 1 with a traceback instead of 130. The final flush's failure is logged."""
+    config = _config(*BO, 1, trials=10)
+    store = RunStore.create(tmp_path / "run", config.to_dict())
+    driver = Driver(config, store, Progress(config.trials, quiet=True))
+    calls = []
+
+    def broken_flush(store, study_name):
+        calls.append(study_name)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # in the middle of the import
+        raise AttributeError("partially initialized module 'pandas'")
+
+    driver.view.flush = broken_flush
+    driver.view.maybe_flush = broken_flush
+    with pytest.raises(KeyboardInterrupt):
+        driver.run(1, InlineTrials(driver.task_base))
+    store.close()
+    log = (tmp_path / "run" / "events.log").read_text()
+    assert "interrupted" in log and "derived files not written: AttributeError" in log

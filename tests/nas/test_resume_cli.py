@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from process_helpers import free_port, kill_session
+from process_helpers import as_in_a_terminal, free_port, kill_session
 
 from nas.cli import main
 
@@ -38,8 +38,8 @@ def _trials(run_dir):
 def _start(*args):
     """`nas search ...` in its own session, so everything it starts can be cleaned up."""
     return subprocess.Popen([sys.executable, "-m", "nas.cli", "search", *args, "--quiet"],
-                            cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, start_new_session=True, preexec_fn=as_in_a_terminal,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(run_dir, n, proc, timeout=240):
