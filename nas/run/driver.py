@@ -179,7 +179,9 @@ class Driver:
         runner = runner if runner is not None else RayTrials(
             self.task_base, res.num_cpus, res.num_gpus, self.config.max_retries,
             self.config.trial_timeout_s, self.store.log)
-        self.ready = sorted(self.pending)  # restored trials rerun first, in trial order
+        # restored trials rerun first, in trial order, within the trial budget (a resume
+        # with a lower --trials leaves the rest asked, for a later resume to run)
+        self.ready = sorted(self.pending)[:max(0, self.config.trials - self.view.n_finished)]
         try:
             while True:
                 self._fill(runner, workers)
