@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Callable, Sequence
 
@@ -124,7 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"nas {args.command}: interrupted", file=sys.stderr)
         return 130
-    _emit(result, getattr(args, "json", False), render)
+    try:
+        _emit(result, getattr(args, "json", False), render)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (e.g. `| head`) closed early: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -81,3 +81,16 @@ def test_evaluator_space_mismatch(capsys, tmp_path):
     path.write_text("name: x\nspace: {name: nb201}\nevaluator: {name: train}\n")
     code, _, err = run(capsys, "search", "--config", str(path), "--out", str(tmp_path / "r"))
     assert code == 2 and "input_size" in err
+
+
+def test_a_reader_that_closes_early_gets_no_traceback():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(f"{sys.executable} -m nas spaces list | head -c 10", shell=True,
+                          cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert len(proc.stdout) == 10
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
