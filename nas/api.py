@@ -20,7 +20,6 @@ __all__ = ["Run", "load_run", "search", "register_space", "register_evaluator",
            "register_strategy", "register_proxy"]
 
 
-
 class Run:
     """A run folder: its config, its trials (a DataFrame) and its Pareto front."""
 

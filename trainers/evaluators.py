@@ -20,7 +20,7 @@ from search_spaces.user_code import is_reference
 from .cost import count_macs, count_params, measure_latency
 from .metrics import COMPLETE, Metrics
 
-__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "register_evaluator", "TabularNB201", "ShortTraining",
+__all__ = ["Evaluator", "EVALUATORS", "make_evaluator", "TabularNB201", "ShortTraining",
            "TRAIN_DEFAULTS", "load_training_data", "check_data_fits", "train_config",
            "with_cost"]
 
@@ -99,11 +99,6 @@ EVALUATORS: Registry[Callable[..., Evaluator]] = Registry("evaluator", modules=(
 
 #: the module that turns the user's functions into evaluators
 USER_EVALUATORS = "trainers.user_evaluator"
-
-
-def register_evaluator(name: str) -> Callable:
-    """Decorator registering an evaluator factory (`**options -> Evaluator`) under `name`."""
-    return EVALUATORS.register(name)
 
 
 @EVALUATORS.register("tabular")

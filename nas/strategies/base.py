@@ -15,7 +15,7 @@ from search_spaces.registry import Registry
 from search_spaces.space import Space
 from trainers.metrics import COMPLETE, INFEASIBLE, Metrics
 
-__all__ = ["Objective", "Strategy", "STRATEGIES", "make_strategy", "register_strategy"]
+__all__ = ["Objective", "Strategy", "STRATEGIES", "make_strategy"]
 
 DIRECTIONS = ("maximize", "minimize")
 
@@ -127,12 +127,6 @@ class Strategy(abc.ABC):
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", modules=tuple(
     f"nas.strategies.{m}" for m in ("random", "optuna_samplers", "evolution", "local_search",
                                     "bo", "oneshot")))
-
-
-def register_strategy(name: str) -> Callable:
-    """Decorator registering a strategy class (space, objectives, seed, constraints=...,
-    **options) under `name`."""
-    return STRATEGIES.register(name)
 
 
 def make_strategy(name: str, space: Space, objectives: Sequence[Objective], seed: int = 0,
