@@ -28,6 +28,7 @@ from search_spaces.genotype import Genotype
 from trainers.metrics import Metrics
 
 from .config import SearchConfig
+from .interrupts import raise_if_interrupted
 from .metric_names import check_declared, check_first_result, cost_to_measure
 from .progress import Progress
 from .resume import restore, snapshot
@@ -184,6 +185,7 @@ class Driver:
         self.ready = sorted(self.pending)[:max(0, self.config.trials - self.view.n_finished)]
         try:
             while True:
+                raise_if_interrupted()  # a signal whose exception a GC callback swallowed
                 self._fill(runner, workers)
                 if not len(runner) and not self.ready:
                     break

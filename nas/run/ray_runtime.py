@@ -16,12 +16,12 @@ import re
 import signal
 import socket
 import sys
-import threading
 from pathlib import Path
 from typing import Iterator
 
 from search_spaces.errors import UserError
 
+from .interrupts import keep_handlers
 from .ray_lifetime import Watchdog, reap_dead_drivers
 
 __all__ = ["ray_session", "resolve_workers", "cluster_slots", "check_address",
@@ -189,14 +189,11 @@ def ray_session(num_cpus: int | None, address: str | None = None, code=None,
 
 
 def _init(**kwargs) -> None:
-    """ray.init, keeping this process's SIGTERM handler (ray.init replaces it with
-    sys.exit, which aborts the driver inside Ray instead of ending it cleanly)."""
+    """ray.init, keeping this process's SIGINT/SIGTERM handlers (ray.init puts sys.exit
+    on SIGTERM, which aborts the driver inside Ray instead of ending it cleanly)."""
     import ray
 
-    handler = signal.getsignal(signal.SIGTERM)
-    ray.init(**kwargs)
-    if handler is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+    keep_handlers(ray.init, **kwargs)
 
 
 @contextlib.contextmanager

@@ -4,10 +4,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import signal
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
 from nas.oneshot import after_search, before_search
 from nas.store.lock import run_lock
@@ -19,6 +18,7 @@ from search_spaces.user_code import add_import_paths
 from .code_shipping import user_code
 from .config import SearchConfig, apply_overrides, config_from_dict, load_config
 from .driver import Driver
+from .interrupts import interruptible
 from .progress import Progress
 from .ray_runtime import check_cluster, ray_session, resolve_workers
 from .worker import user_registrations
@@ -87,23 +87,6 @@ def _resume_target(source: ConfigSource | None, resume: bool | str | Path, out: 
     return store, dataclasses.replace(saved, **changes)
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C: finish writing, leave a resumable run, exit 130."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _local_cpus(config: SearchConfig) -> int | None:
     """CPUs for an embedded Ray: enough for `workers` trials (None: all, for "auto")."""
     if config.workers == "auto":
@@ -161,7 +144,7 @@ def _run_search(source: ConfigSource | None, held: contextlib.ExitStack, *,
         run_dir = Path(out) if out else _unique_dir(Path(config.out) / config.name)
         RunStore.ensure_new(run_dir)
     # Ray prints worker-death notices on stdout; keep stdout for the one JSON summary
-    with _sigterm_interrupts(), contextlib.redirect_stdout(sys.stderr), \
+    with interruptible(), contextlib.redirect_stdout(sys.stderr), \
             ray_session(_local_cpus(config), config.address, code,
                         store.dir if store is not None else run_dir):
         res = config.resources
