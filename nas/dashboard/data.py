@@ -87,15 +87,16 @@ class TrialTable:
                 f.seek(self.offset)
                 chunk = f.read(size - self.offset)
             end = chunk.rfind(b"\n") + 1  # a line still being written waits for next time
-            before, position = len(self.ids), self.offset
+            before, position, genotypes = len(self.ids), self.offset, []
             for line in chunk[:end].split(b"\n"):
                 if line.strip():
-                    self._try_add(line, position)
+                    self._try_add(line, position, genotypes)
                 position += len(line) + 1
+            self._add_genotypes(genotypes)
             self.offset += end
             return len(self.ids) - before
 
-    def _try_add(self, line: bytes, position: int) -> None:
+    def _try_add(self, line: bytes, position: int, genotypes: list) -> None:
         try:
             record = json.loads(line)
             int(record["trial_id"])
@@ -103,6 +104,7 @@ class TrialTable:
             return  # a corrupt line is skipped; the dashboard is read-only
         self.line_at.append(position)
         self._add(record)
+        genotypes.append((record.get("genotype") or {}).get("decisions") or {})
 
     def record(self, trial_id: int) -> dict[str, Any] | None:
         """The full record of one trial, read back from its line in the log."""
@@ -138,17 +140,18 @@ class TrialTable:
         for column in self.metrics.values():
             if len(column) == row:
                 column.append(math.nan)
-        self._add_genotype(record.get("genotype") or {}, row)
 
-    def _add_genotype(self, genotype: Mapping[str, Any], row: int) -> None:
-        decisions = genotype.get("decisions") or {}
-        for name, value in decisions.items():
+    def _add_genotypes(self, batch: list[Mapping[str, Any]]) -> None:
+        """Code the decisions of the rows one refresh added, a column at a time (-1 where
+        a row lacks the decision): one pass per column, not per row and decision."""
+        start = len(self.ids) - len(batch)
+        for name in dict.fromkeys(name for decisions in batch for name in decisions):
             codes = self.choices.setdefault(name, {})
-            column = self.geno.setdefault(name, [-1] * row)
-            column.append(codes.setdefault(value, len(codes)))
+            column = self.geno.setdefault(name, [-1] * start)
+            column.extend([codes.setdefault(d[name], len(codes)) if name in d else -1
+                           for d in batch])
         for column in self.geno.values():
-            if len(column) == row:
-                column.append(-1)
+            column.extend([-1] * (len(self.ids) - len(column)))
 
     # ----- views ---------------------------------------------------------------------
     def __len__(self) -> int:

@@ -71,7 +71,7 @@ class ResultsView:
                  reference: Sequence[float] | None = None) -> None:
         self.objectives, self.space = list(objectives), space
         self.records: list[dict[str, Any]] = []
-        self._rows: list[dict[str, Any]] = []  # flattened once, for trials.parquet
+        self._rows: list[dict[str, Any]] = []  # records flattened (at flush), for trials.parquet
         self._by_id: dict[int, dict[str, Any]] = {}
         self._by_key: dict[str, dict[str, Any]] = {}
         self.counts = {COMPLETE: 0, FAILED: 0, INFEASIBLE: 0, PRUNED: 0, "cached": 0}
@@ -105,7 +105,6 @@ class ResultsView:
             if self.best is None or sign * first > sign * self.best:
                 self.best = first
         record["hypervolume"] = self.front.add(record["trial_id"], values, record["key"])
-        self._rows.append(flat_record(record))
         return record["hypervolume"]
 
     def cached(self, key: str) -> dict[str, Any] | None:
@@ -159,6 +158,7 @@ class ResultsView:
         self._store_reference(store.dir)
         store.write_json("pareto.json", self.pareto(), compact=True)
         if self.records:
+            self._rows.extend(map(flat_record, self.records[len(self._rows):]))
             store.write_parquet(self._rows, flat=True)
             self._mirrored = mirror_to_optuna(store.dir, study_name, self.records,
                                               self.objectives, self.space, self._mirrored)

@@ -39,7 +39,7 @@ def flat_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in record.items():
         if key == "asks" and not prefix:
             continue
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):  # records are JSON: dict, not the (slow) Mapping ABC
             row.update(flat_record(value, f"{prefix}{key}."))
         else:
             row[f"{prefix}{key}"] = value
