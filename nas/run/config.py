@@ -64,6 +64,9 @@ class SearchConfig:
     #: times a trial whose worker process or node died is run again before it is failed
     max_retries: int = 2
     trial_timeout_s: float | None = None
+    #: trials asked beyond the running ones: "auto" adapts to the ask and trial times
+    #: (nas.run.pacing), an int fixes it
+    ask_ahead: int | str = "auto"
     #: the user's modules/folders shipped to workers as Ray py_modules (nas.run.code_shipping)
     code: tuple[str, ...] = ()
     #: folder of the user's modules, shipped as Ray working_dir (default, when `code` is not
@@ -80,7 +83,7 @@ class SearchConfig:
 
 
 _SCALARS = {"name": str, "seed": int, "trials": int, "workers": (int, str), "out": str,
-            "address": (str, type(None)), "max_retries": int,
+            "address": (str, type(None)), "max_retries": int, "ask_ahead": (int, str),
             "trial_timeout_s": (int, float, type(None)), "workdir": (str, type(None))}
 _COMPONENTS = ("space", "strategy", "evaluator")
 
@@ -187,11 +190,27 @@ def _check(config: SearchConfig) -> None:
     if isinstance(config.workers, int) and config.workers < 1:
         raise UserError(f"config key 'workers' must be at least 1 (or 'auto'), got "
                         f"{config.workers}")
+    if config.ask_ahead != "auto" and not (isinstance(config.ask_ahead, int)
+                                           and config.ask_ahead >= 0):
+        raise UserError(f"config key 'ask_ahead' must be 'auto' or an int >= 0, got "
+                        f"{config.ask_ahead!r}")
     if config.max_retries < 0:
         raise UserError(f"config key 'max_retries' must be >= 0, got {config.max_retries}")
     if config.trial_timeout_s is not None and not 0 < config.trial_timeout_s < math.inf:
         raise UserError(f"config key 'trial_timeout_s' must be a finite number above 0, got "
                         f"{config.trial_timeout_s}")
+
+
+_TYPE_NAMES = {int: "int", str: "string", float: "number", type(None): "null"}
+
+
+def _type_names(kind: type | tuple[type, ...]) -> str:
+    """'int', 'int or string', 'number or null' ... for an isinstance spec."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if float in kinds:  # an int is a number
+        kinds = tuple(k for k in kinds if k is not int)
+    names = dict.fromkeys(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+    return " or ".join(names)
 
 
 def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
@@ -216,8 +235,7 @@ def config_from_dict(data: Mapping[str, Any]) -> SearchConfig:
         elif key == "reference":
             continue  # needs the objectives: read below
         elif isinstance(value, bool) or not isinstance(value, _SCALARS[key]):
-            kind = _SCALARS[key]
-            names = kind.__name__ if isinstance(kind, type) else "string or null"
+            names = _type_names(_SCALARS[key])
             raise UserError(f"config key {key!r} must be {names}, got {value!r}")
         else:
             kwargs[key] = float(value) if key == "trial_timeout_s" and value is not None else value

@@ -30,6 +30,7 @@ from trainers.metrics import Metrics
 from .config import SearchConfig
 from .interrupts import raise_if_interrupted
 from .metric_names import check_declared, check_first_result, cost_to_measure
+from .pacing import AskPacing
 from .progress import Progress
 from .resume import restore, snapshot
 from .runner import Flight, InlineTrials, RayTrials
@@ -80,8 +81,7 @@ class Driver:
         self.view = ResultsView(config.objectives, self.space, reference)
         self.pending: dict[int, Genotype] = {}  # asked, not yet recorded
         self.ready: list[int] = []  # asked ahead, not yet submitted (trial ids, in order)
-        #: trials asked ahead of the free workers (None: one per worker)
-        self.ask_ahead: int | None = None
+        self.pacing = AskPacing(1)  # how far to ask ahead; set for the workers by run()
         self.unlogged: list[dict[str, Any]] = []  # asks since the last record
         self.next_id = 0
         self._next_snapshot = time.monotonic() + SNAPSHOT_EVERY_S
@@ -180,6 +180,11 @@ class Driver:
         runner = runner if runner is not None else RayTrials(
             self.task_base, res.num_cpus, res.num_gpus, self.config.max_retries,
             self.config.trial_timeout_s, self.store.log)
+        fixed = self.config.ask_ahead
+        if fixed == "auto" and not runner.concurrent:  # nothing runs while it asks
+            fixed = workers
+        self.pacing = AskPacing(workers, None if fixed == "auto" else fixed,
+                                self.config.trials)
         # restored trials rerun first, in trial order, within the trial budget (a resume
         # with a lower --trials leaves the rest asked, for a later resume to run)
         self.ready = sorted(self.pending)[:max(0, self.config.trials - self.view.n_finished)]
@@ -192,7 +197,7 @@ class Driver:
                 finished = runner.wait()
                 self._submit_ready(runner, workers)  # freed workers start the prepared trials
                 if finished:
-                    self._finish(finished, len(runner))
+                    self._finish(finished, min(len(runner), workers))
         except UserError:  # an undeclared evaluator's first result lacks a metric
             runner.cancel_all()
             raise
@@ -228,31 +233,35 @@ class Driver:
             self.store.log(f"derived files not written: {type(exc).__name__}: {exc}")
 
     def _fill(self, runner: RayTrials, workers: int) -> None:
-        """Submit prepared trials while fewer than `workers` run; once none is left
-        prepared, ask `ahead` more beyond the running ones in one batch, within the trial
-        budget: a worker that finishes gets its next trial at once, the strategy thinks
-        while the workers run, and one model fit serves a whole batch."""
+        """Keep `workers + low + batch` trials asked and unfinished (`pacing`): submit the
+        prepared ones (beyond the running ones they queue in Ray, where Ray caps the
+        concurrency), and once no more than `low` are left queued, ask the rest in one
+        batch, within the trial budget. A worker that finishes starts a queued trial at
+        once, the strategy thinks while the workers run, and one model fit serves a
+        whole batch."""
         self._submit_ready(runner, workers)
-        if self.ready:
+        pacing = self.pacing
+        if len(runner) + len(self.ready) > workers + pacing.low:
             return
-        want = min(workers + self.ahead(workers) - len(runner) - len(self.ready),
+        want = min(workers + pacing.low + pacing.batch - len(runner) - len(self.ready),
                    self.config.trials - self.view.n_finished - len(self.pending))
         if want > 0:
+            start = time.monotonic()
             self._ask(want)
+            self.pacing.asked(time.monotonic() - start)
             self._submit_ready(runner, workers)
 
-    def ahead(self, workers: int) -> int:
-        """Trials asked ahead of the free workers: `ask_ahead`, by default one per worker."""
-        return workers if self.ask_ahead is None else self.ask_ahead
-
     def _submit_ready(self, runner: RayTrials, workers: int) -> None:
-        while self.ready and len(runner) < workers:
+        pacing = self.pacing
+        capacity = runner.capacity(workers, workers + pacing.low + pacing.batch)
+        while self.ready and len(runner) < capacity:
             tid = self.ready.pop(0)
             genotype = self.pending[tid]
             cached = self.view.cached(genotype.key)
             if cached is not None:
                 flight = Flight(tid, genotype, 0, time.time(), None)
-                self._finish([(flight, {**cached, "cached": True, "attempts": 0})], len(runner))
+                self._finish([(flight, {**cached, "cached": True, "attempts": 0})],
+                             min(len(runner), workers))
             else:
                 runner.submit(tid, genotype)
 
@@ -294,6 +303,9 @@ class Driver:
             for (flight, _), record in zip(finished, records):
                 self.strategy.tell(flight.genotype, Metrics.from_dict(record["metrics"]))
                 del self.pending[flight.tid]
+        for _, result in finished:
+            if not result.get("cached") and "started" in result and "finished" in result:
+                self.pacing.ran(result["finished"] - result["started"])
         for record in records:
             self.progress.trial(**self.view.progress_fields(record, running))
         if time.monotonic() >= self._next_snapshot:

@@ -53,6 +53,8 @@ def failed_result(reason: str, started: float, attempts: int,
 class RayTrials:
     """The trials currently running; `wait` hands back finished (flight, result) pairs."""
 
+    concurrent = True  # trials run beside the driver (so asking ahead pays)
+
     def __init__(self, task_base: dict[str, Any], num_cpus: float, num_gpus: float,
                  max_retries: int, timeout_s: float | None,
                  log: Callable[[str], None] = lambda message: None) -> None:
@@ -68,6 +70,11 @@ class RayTrials:
 
     def __len__(self) -> int:
         return len(self.flights)
+
+    def capacity(self, workers: int, depth: int) -> int:
+        """Trials to keep submitted: `depth` (the extra ones queue in Ray) when the
+        cluster runs at most `workers` at once anyway, else `workers`."""
+        return depth if self.slots <= workers else workers
 
     def submit(self, tid: int, genotype: Genotype, attempt: int = 0) -> None:
         task = {**self.task_base, "genotype": genotype.to_dict(), "trial_id": tid}
@@ -168,12 +175,18 @@ class InlineTrials:
     """Trials evaluated in the driver's own process, first in first out, one per `wait`
     (no Ray): for tests and debugging. Same interface as `RayTrials`."""
 
+    concurrent = False
+
     def __init__(self, task_base: dict[str, Any]) -> None:
         self.task_base = task_base
         self.queue: list[Flight] = []
 
     def __len__(self) -> int:
         return len(self.queue)
+
+    def capacity(self, workers: int, depth: int) -> int:
+        """Inline trials run one at a time in `wait`: `workers`, never a queue."""
+        return workers
 
     def submit(self, tid: int, genotype: Genotype, attempt: int = 0) -> None:
         self.queue.append(Flight(tid, genotype, attempt, time.time(), None))

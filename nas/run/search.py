@@ -27,7 +27,7 @@ __all__ = ["run_search", "config_difference", "as_config", "RESUMABLE"]
 
 # fields that may change when a run is resumed (they do not change what is searched)
 RESUMABLE = ("workers", "address", "trials", "out", "resources", "trial_timeout_s",
-             "max_retries", "code", "workdir")
+             "max_retries", "code", "workdir", "ask_ahead")
 
 
 def config_difference(saved: SearchConfig, new: SearchConfig) -> list[str]:

@@ -61,3 +61,12 @@ def test_without_a_timeout_no_clock_starts(trials, nb201):
     runner.timeout_s = None
     runner.submit(0, nb201.sample(np.random.default_rng(0)))
     assert _deadlines(runner) == [None]
+
+
+def test_trials_queue_in_ray_only_where_the_cluster_caps_the_concurrency(trials):
+    runner, _, slots = trials
+    slots[0] = 2
+    runner.slots = 2  # as measured when the runner started
+    assert runner.capacity(2, 7) == 7  # the extra five wait in Ray's queue
+    runner.slots = 8  # a bigger cluster would run all seven: keep it to the workers
+    assert runner.capacity(2, 7) == 2
