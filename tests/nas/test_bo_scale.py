@@ -70,11 +70,40 @@ def test_refits_thin_out_as_the_history_grows():
     strategy = build("bo", **{**SMALL, "refit_every": 2, "refit_growth": 0.5})
     drive(strategy, 30)
     strategy.fitted_at["objective"] = strategy.n_asked
-    strategy.n_asked += 14  # 2 asks passed, but not half of the 30 observations
+    strategy.fitted_model["objective"] = strategy.n_models
+    strategy.n_asked += 14  # 14 asks passed, but not half of the 30 observations
+    strategy.n_models += 14
     assert not strategy._refit_due("objective", 30)
     strategy.n_asked += 1
+    strategy.n_models += 1
     assert strategy._refit_due("objective", 30)
     assert strategy._refit_due("objective", 7)  # below refit_below: every ask
+
+
+def test_a_batch_counts_as_one_model_towards_the_next_refit():
+    """Asked in batches of 8, 16 asks are 2 models: not yet `refit_every` (3) of them."""
+    strategy = build("bo", **{**SMALL, "refit_every": 3, "refit_growth": 0.1})
+    drive(strategy, 30)
+    strategy.fitted_at["objective"] = strategy.n_asked
+    strategy.fitted_model["objective"] = strategy.n_models
+    strategy.n_asked += 16
+    strategy.n_models += 2
+    assert not strategy._refit_due("objective", 30)
+    strategy.n_asked += 8
+    strategy.n_models += 1
+    assert strategy._refit_due("objective", 30)
+
+
+def test_ask_batch_counts_one_model_per_batch():
+    strategy = build("bo", **SMALL)
+    drive(strategy, 20)
+    before = strategy.n_models
+    strategy.ask_batch(4)
+    assert strategy.n_models == before + 1
+    restored = build("bo", **SMALL)
+    restored.load_state_dict(strategy.state_dict())
+    assert (restored.n_models, restored.fitted_model) == (strategy.n_models,
+                                                          strategy.fitted_model)
 
 
 def test_ask_batch_of_one_is_ask():

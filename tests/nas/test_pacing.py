@@ -43,11 +43,21 @@ def test_short_trials_get_a_queue_that_covers_one_ask():
     assert pacing.batch == 4  # 2 * 2: asking takes about half the driver's time
 
 
-def test_the_depth_is_capped_at_four_times_the_workers():
+def test_the_depth_is_capped_at_eight_times_the_workers():
     pacing = AskPacing(2)
     pacing.asked(1.0)
     pacing.ran(0.001)
-    assert (pacing.low, pacing.batch) == (6, 8)  # low <= 8 - workers, batch <= 8
+    assert (pacing.low, pacing.batch) == (14, 16)  # low <= 16 - workers, batch <= 16
+
+
+def test_the_queue_covers_a_slow_refitting_ask_not_only_the_average():
+    pacing = AskPacing(2)
+    pacing.ran(0.05)
+    pacing.asked(0.2)  # a refit
+    for _ in range(5):
+        pacing.asked(0.05)
+    assert pacing.started_per_ask < 3.5  # the average forgets the refit quickly ...
+    assert pacing.low >= 8  # ... the queue still covers most of one: 2 * 0.2 * 0.95^5 / 0.05
 
 
 def test_a_small_search_keeps_one_prepared_trial_per_worker():
@@ -56,7 +66,7 @@ def test_a_small_search_keeps_one_prepared_trial_per_worker():
     pacing.asked(1.0)
     pacing.ran(0.001)
     assert (pacing.low, pacing.batch) == (0, 2)
-    assert AskPacing(2, trials=60).cap == 6  # between the two caps: a tenth of the budget
+    assert AskPacing(2, trials=100).cap == 10  # between the two caps: a tenth of the budget
 
 
 def test_measurements_are_smoothed_not_replaced():
