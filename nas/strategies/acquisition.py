@@ -5,6 +5,10 @@ objective, times the probability of meeting each constraint (Gardner et al. 2014
 is picked greedily: each pick joins every model at its posterior mean (kriging believer,
 Ginsbourger et al. 2010; `gp.PoolPosterior`) and, for EHVI, the front at its mean, before
 the next pick is scored, as sequential asks with the earlier picks pending would do.
+Constraint models are lazy (`LazyPoolPosterior`): since P(feasible) <= 1, the score is at
+most the objective's, so `best` visits rows in chunks, best objective score first, and
+stops once its best product beats every unvisited row's objective score (branch and
+bound: the same pick as scoring every row, usually from the first chunk).
 """
 from __future__ import annotations
 
@@ -15,9 +19,12 @@ import numpy as np
 from nas.pareto.fronts import pareto_mask
 
 from .gp import PoolPosterior, expected_improvement, prob_between
+from .lazy_posterior import LazyPoolPosterior
 from .mobo import box_decomposition, expected_hvi, model_reference
 
 __all__ = ["PoolAcquisition"]
+
+_CHUNK = 256  # rows whose constraint models are computed at once
 
 
 class PoolAcquisition:
@@ -25,35 +32,63 @@ class PoolAcquisition:
     `constraints` ((posterior, upper bound) in the model's units), best first."""
 
     def __init__(self, objectives: Sequence[PoolPosterior],
-                 constraints: Sequence[tuple[PoolPosterior, float]], targets: np.ndarray,
+                 constraints: Sequence[tuple[LazyPoolPosterior, float]], targets: np.ndarray,
                  feasible: np.ndarray, believed: np.ndarray) -> None:
         """`targets` (n, t) and `feasible` (n,) of every measured observation (the
         incumbent, the front); `believed` (p, t): pending genotypes at their means."""
         self.objectives, self.constraints = list(objectives), list(constraints)
         self.targets, self.feasible = targets, feasible
         self._front_points = -np.vstack([targets[feasible], believed])  # minimised
+        self._visit: tuple | None = None  # (objective scores, their order, scores, visited)
 
-    def scores(self) -> np.ndarray:
-        """Acquisition value of every pool row given the picks so far."""
+    def best(self, taken: np.ndarray) -> int | None:
+        """The row not `taken` with the highest score (lowest index among equals, as a
+        stable sort of every row's score), or None when every row is taken."""
+        if self._visit is None:  # scores since the last pick: computed once
+            bound = self._objective_scores()
+            self._visit = (bound, np.argsort(-bound, kind="stable"),
+                           np.full(len(bound), -np.inf), [0])
+        bound, order, score, done = self._visit
+        score[taken] = -np.inf
+        while done[0] < len(order):
+            if score.max() > bound[order[done[0]]]:
+                break
+            chunk = order[done[0]:done[0] + _CHUNK] if self.constraints else order
+            chunk = chunk[~taken[chunk]]
+            score[chunk] = bound[chunk] * self._feasibility(chunk)
+            done[0] += _CHUNK if self.constraints else len(order)
+        if taken.all():
+            return None
+        if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
+            mu = np.column_stack([p.mu for p in self.objectives])
+            sd = np.column_stack([p.sd for p in self.objectives])
+            return int(np.argmax(np.where(taken, -np.inf, mu.sum(1) + sd.sum(1))))
+        return int(np.argmax(score))
+
+    def _objective_scores(self) -> np.ndarray:
+        """EI or EHVI of every pool row (1 everywhere before any feasible observation)."""
         mu = np.column_stack([p.mu for p in self.objectives])
         sd = np.column_stack([p.sd for p in self.objectives])
         if not self.feasible.any():
-            score = np.ones(len(mu))
-        elif mu.shape[1] == 1:
-            score = expected_improvement(mu[:, 0], sd[:, 0],
-                                         self.targets[self.feasible, 0].max())
-        else:
-            front = self._front_points[pareto_mask(self._front_points)]
-            lower, upper = box_decomposition(front, model_reference(front, -self.targets))
-            score = expected_hvi(-mu, sd, lower, upper)
+            return np.ones(len(mu))
+        if mu.shape[1] == 1:
+            return expected_improvement(mu[:, 0], sd[:, 0],
+                                        self.targets[self.feasible, 0].max())
+        front = self._front_points[pareto_mask(self._front_points)]
+        lower, upper = box_decomposition(front, model_reference(front, -self.targets))
+        return expected_hvi(-mu, sd, lower, upper)
+
+    def _feasibility(self, rows: np.ndarray) -> np.ndarray:
+        """Product of the constraints' P(meets its bound) at `rows`."""
+        p = np.ones(len(rows))
         for posterior, bound in self.constraints:
-            score = score * prob_between(posterior.mu, posterior.sd, None, bound)
-        if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
-            score = mu.sum(1) + sd.sum(1)
-        return score
+            mu, sd = posterior.at(rows)
+            p = p * prob_between(mu, sd, None, bound)
+        return p
 
     def add(self, i: int) -> None:
         """Pool row i was picked: every model (and an EHVI front) believes its mean."""
+        self._visit = None
         if len(self.objectives) > 1 and self.feasible.any():
             believed = np.array([[-p.mu[i] for p in self.objectives]])
             self._front_points = np.vstack([self._front_points, believed])

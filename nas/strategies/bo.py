@@ -63,6 +63,7 @@ from .base import STRATEGIES
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
 from .gp import GaussianProcess, PoolPosterior, normal_scores
+from .lazy_posterior import LazyPoolPosterior
 from .observations import HistoryStrategy
 from .told_arrays import ToldArrays
 
@@ -170,9 +171,9 @@ class BayesOpt(HistoryStrategy):
               rng: np.random.Generator) -> Genotype:
         """The best-scoring pool row not yet taken that the space allows (a space may
         forbid some combinations of choices); it joins the model as believed."""
-        score = np.where(taken, -np.inf, acquisition.scores())
-        for i in np.argsort(-score, kind="stable")[:100]:
-            if taken[i]:
+        for _ in range(100):
+            i = acquisition.best(taken)
+            if i is None:
                 break
             taken[i] = True
             try:
@@ -279,7 +280,7 @@ class BayesOpt(HistoryStrategy):
             centre, scale = g[ok].mean(), g[ok].std() or 1.0
             gp = self._posterior(f"constraint:{constraint.name}", model.X[ok],
                                  (g[ok] - centre) / scale, model)
-            constraints.append((PoolPosterior(gp, Xc), -centre / scale))
+            constraints.append((LazyPoolPosterior(gp, Xc), -centre / scale))
         believed = np.column_stack(believed) if len(names) > 1 else np.zeros((0, 1))
         return PoolAcquisition(objectives, constraints, targets, feasible, believed)
 
