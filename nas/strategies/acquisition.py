@@ -26,11 +26,12 @@ class PoolAcquisition:
 
     def __init__(self, objectives: Sequence[PoolPosterior],
                  constraints: Sequence[tuple[PoolPosterior, float]], targets: np.ndarray,
-                 feasible: np.ndarray, believed: np.ndarray) -> None:
+                 feasible: np.ndarray, believed: np.ndarray, xi: float = 0.0) -> None:
         """`targets` (n, t) and `feasible` (n,) of every measured observation (the
-        incumbent, the front); `believed` (p, t): pending genotypes at their means."""
+        incumbent, the front); `believed` (p, t): pending genotypes at their means; EI
+        counts improvement over the incumbent plus `xi` (Lizotte 2008)."""
         self.objectives, self.constraints = list(objectives), list(constraints)
-        self.targets, self.feasible = targets, feasible
+        self.targets, self.feasible, self.xi = targets, feasible, xi
         self._front_points = -np.vstack([targets[feasible], believed])  # minimised
 
     def scores(self) -> np.ndarray:
@@ -41,7 +42,7 @@ class PoolAcquisition:
             score = np.ones(len(mu))
         elif mu.shape[1] == 1:
             score = expected_improvement(mu[:, 0], sd[:, 0],
-                                         self.targets[self.feasible, 0].max())
+                                         self.targets[self.feasible, 0].max() + self.xi)
         else:
             front = self._front_points[pareto_mask(self._front_points)]
             lower, upper = box_decomposition(front, model_reference(front, -self.targets))
