@@ -33,11 +33,12 @@ class PoolAcquisition:
 
     def __init__(self, objectives: Sequence[PoolPosterior],
                  constraints: Sequence[tuple[LazyPoolPosterior, float]], targets: np.ndarray,
-                 feasible: np.ndarray, believed: np.ndarray) -> None:
+                 feasible: np.ndarray, believed: np.ndarray, xi: float = 0.0) -> None:
         """`targets` (n, t) and `feasible` (n,) of every measured observation (the
-        incumbent, the front); `believed` (p, t): pending genotypes at their means."""
+        incumbent, the front); `believed` (p, t): pending genotypes at their means; EI
+        counts improvement over the incumbent plus `xi` (Lizotte 2008)."""
         self.objectives, self.constraints = list(objectives), list(constraints)
-        self.targets, self.feasible = targets, feasible
+        self.targets, self.feasible, self.xi = targets, feasible, xi
         self._front_points = -np.vstack([targets[feasible], believed])  # minimised
         self._visit: tuple | None = None  # (objective scores, their order, scores, visited)
 
@@ -73,7 +74,7 @@ class PoolAcquisition:
             return np.ones(len(mu))
         if mu.shape[1] == 1:
             return expected_improvement(mu[:, 0], sd[:, 0],
-                                        self.targets[self.feasible, 0].max())
+                                        self.targets[self.feasible, 0].max() + self.xi)
         front = self._front_points[pareto_mask(self._front_points)]
         lower, upper = box_decomposition(front, model_reference(front, -self.targets))
         return expected_hvi(-mu, sd, lower, upper)

@@ -9,6 +9,8 @@ local-plus-global acquisition search of CASMOPOLITAN (Wan et al. 2021, ICML).
 """
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -35,6 +37,8 @@ class Encoder:
         self._multipliers = np.random.default_rng(0x5EED).integers(
             0, 2**63, len(self.decisions), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self._memo: dict[tuple[int, ...], tuple[tuple[int, ...], str | None]] = {}
+        self._counts = _count_matrix(self.decisions, self.offsets)
+        self._every: tuple[np.ndarray, list[str]] | None = None
 
     @property
     def width(self) -> int:
@@ -61,6 +65,22 @@ class Encoder:
             out[np.arange(len(rows))[:, None], self.offsets[None, :] + rows] = 1.0
         return out
 
+    def features(self, rows: np.ndarray, kind: str = "onehot") -> np.ndarray:
+        """GP inputs of index rows: the one-hot matrix, or for `kind` "counts" the one-hot
+        matrix followed by `choice_counts`."""
+        onehot = self.onehot(rows)
+        if kind == "onehot" or not self._counts.shape[1]:
+            return onehot
+        return np.hstack([onehot, onehot @ self._counts])
+
+    def choice_counts(self, rows: np.ndarray) -> np.ndarray:
+        """(n, k) share of each choice among the decisions that offer the same choices
+        (e.g. how many of a cell's edges are 3x3 convolutions): the op-count features
+        that explain most of a NAS-Bench-201 cell's accuracy (White et al. 2021,
+        "How Powerful are Performance Predictors in NAS?", NeurIPS: simple op-count and
+        one-hot encodings are strong predictor inputs on NB201)."""
+        return self.onehot(rows) @ self._counts
+
     def genotype(self, row: Sequence[int]) -> Genotype:
         return self.space.genotype({d.name: d.choices[int(i)]
                                     for d, i in zip(self.decisions, row)})
@@ -76,6 +96,30 @@ class Encoder:
             if key is not None and key not in seen:
                 chosen.setdefault(key, pruned)
         return np.array(list(chosen.values()), dtype=np.int64).reshape(-1, len(self.decisions))
+
+    def every_function(self, cap: int) -> tuple[np.ndarray, list[str]] | None:
+        """(rows, function keys) of every allowed function of the space, one pruned row
+        each, in enumeration order, if the space has at most `cap` rows (NB201: 15,625
+        rows, 4,930 functions), else None. Enumerated once per encoder."""
+        if math.prod(self.sizes.tolist()) > cap:
+            return None
+        if self._every is None:
+            chosen: dict[str, tuple[int, ...]] = {}
+            for row in itertools.product(*(range(n) for n in self.sizes.tolist())):
+                pruned, key = self._canonical(row) if self.space.has_equivalents else (
+                    row, self._key(row))
+                if key is not None:
+                    chosen.setdefault(key, pruned)
+            rows = np.array(list(chosen.values()), dtype=np.int64)
+            self._every = rows.reshape(-1, len(self.decisions)), list(chosen)
+        return self._every
+
+    def _key(self, row: tuple[int, ...]) -> str | None:
+        """Genotype key of a row, None for a forbidden one (spaces without equivalents)."""
+        try:
+            return self.genotype(row).key
+        except UserError:
+            return None
 
     def _canonical(self, row: tuple[int, ...]) -> tuple[tuple[int, ...], str | None]:
         """(pruned row, function key) of a row, memoised; key None for a forbidden row."""
@@ -94,6 +138,25 @@ class Encoder:
     def random_rows(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n uniform rows: what `Space.sample` draws, vectorised."""
         return rng.integers(0, self.sizes[None, :], size=(n, len(self.sizes)))
+
+
+def _count_matrix(decisions, offsets: np.ndarray) -> np.ndarray:
+    """(width, k) map from one-hot columns to choice shares: one column per choice of each
+    group of two or more decisions with identical choices, 1 / group size where a
+    decision of the group takes that choice."""
+    groups: dict[tuple, list[int]] = {}
+    for j, d in enumerate(decisions):
+        groups.setdefault(tuple(d.choices), []).append(j)
+    width = int(sum(len(d.choices) for d in decisions))
+    columns = []
+    for choices, members in groups.items():
+        if len(members) < 2:
+            continue
+        for c in range(len(choices)):
+            col = np.zeros(width)
+            col[[int(offsets[j]) + c for j in members]] = 1.0 / len(members)
+            columns.append(col)
+    return np.column_stack(columns) if columns else np.zeros((width, 0))
 
 
 def neighbour_rows(encoder: Encoder, row: Sequence[int]) -> np.ndarray:

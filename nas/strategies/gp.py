@@ -56,10 +56,12 @@ class GaussianProcess:
     """Zero-mean GP, ARD squared-exponential kernel, Gaussian noise; hyperparameters by
     L-BFGS-B on the log marginal likelihood, warm-started from the last fit (`theta`)."""
 
-    def __init__(self, theta: list[float] | None = None, prior: float = 0.1) -> None:
+    def __init__(self, theta: list[float] | None = None, prior: float = 0.1,
+                 min_noise: float = 1e-4) -> None:
         # theta = [log lengthscales (d), log signal variance, log noise variance]
         self.theta = np.asarray(theta, dtype=float) if theta is not None else None
         self.prior = prior  # N(0, 1/prior) on log lengthscales: shrink towards 1
+        self.min_noise = min_noise  # lower bound of the noise variance
 
     @staticmethod
     def _kernel(a: np.ndarray, b: np.ndarray, ls: np.ndarray, sf: float) -> np.ndarray:
@@ -105,8 +107,9 @@ class GaussianProcess:
         """Optimise the hyperparameters on (X, y), then condition on it."""
         d = X.shape[1]
         if self.theta is None or len(self.theta) != d + 2:
-            self.theta = np.r_[np.zeros(d), 0.0, math.log(1e-2)]
-        bounds = [_LOG_LS] * d + [_LOG_SF, _LOG_NOISE]
+            self.theta = np.r_[np.zeros(d), 0.0, math.log(max(1e-2, self.min_noise))]
+        noise = (max(_LOG_NOISE[0], math.log(self.min_noise)), _LOG_NOISE[1])
+        bounds = [_LOG_LS] * d + [_LOG_SF, noise]
         start = np.clip(self.theta, [b[0] for b in bounds], [b[1] for b in bounds])
         result = minimize(self._nll, start, args=(X, y), jac=True, method="L-BFGS-B",
                           bounds=bounds, options={"maxiter": maxiter})
