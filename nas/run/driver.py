@@ -248,7 +248,7 @@ class Driver:
         if want > 0:
             start = time.monotonic()
             self._ask(want)
-            self.pacing.asked(time.monotonic() - start)
+            pacing.asked(time.monotonic() - start)
             self._submit_ready(runner, workers)
 
     def _submit_ready(self, runner: RayTrials, workers: int) -> None:

@@ -33,31 +33,34 @@ class PoolAcquisition:
 
     def __init__(self, objectives: Sequence[PoolPosterior],
                  constraints: Sequence[tuple[LazyPoolPosterior, float]], targets: np.ndarray,
-                 feasible: np.ndarray, believed: np.ndarray, xi: float = 0.0) -> None:
+                 feasible: np.ndarray, believed: np.ndarray) -> None:
         """`targets` (n, t) and `feasible` (n,) of every measured observation (the
-        incumbent, the front); `believed` (p, t): pending genotypes at their means; EI
-        counts improvement over the incumbent plus `xi` (Lizotte 2008)."""
+        incumbent, the front); `believed` (p, t): pending genotypes at their means."""
         self.objectives, self.constraints = list(objectives), list(constraints)
-        self.targets, self.feasible, self.xi = targets, feasible, xi
+        self.targets, self.feasible = targets, feasible
         self._front_points = -np.vstack([targets[feasible], believed])  # minimised
-        self._visit: tuple | None = None  # (objective scores, their order, scores, visited)
+        # since the last pick: objective scores, rows by them, exact scores, rows visited
+        self._bound: np.ndarray | None = None
+        self._order = self._score = np.zeros(0)
+        self.visited = 0
 
     def best(self, taken: np.ndarray) -> int | None:
         """The row not `taken` with the highest score (lowest index among equals, as a
         stable sort of every row's score), or None when every row is taken."""
-        if self._visit is None:  # scores since the last pick: computed once
-            bound = self._objective_scores()
-            self._visit = (bound, np.argsort(-bound, kind="stable"),
-                           np.full(len(bound), -np.inf), [0])
-        bound, order, score, done = self._visit
+        if self._bound is None:  # computed once per pick
+            self._bound = self._objective_scores()
+            self._order = np.argsort(-self._bound, kind="stable")
+            self._score, self.visited = np.full(len(self._bound), -np.inf), 0
+        bound, order, score = self._bound, self._order, self._score
         score[taken] = -np.inf
-        while done[0] < len(order):
-            if score.max() > bound[order[done[0]]]:
+        while self.visited < len(order):
+            if score.max() > bound[order[self.visited]]:
                 break
-            chunk = order[done[0]:done[0] + _CHUNK] if self.constraints else order
+            step = _CHUNK if self.constraints else len(order)
+            chunk = order[self.visited:self.visited + step]
             chunk = chunk[~taken[chunk]]
             score[chunk] = bound[chunk] * self._feasibility(chunk)
-            done[0] += _CHUNK if self.constraints else len(order)
+            self.visited += step
         if taken.all():
             return None
         if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
@@ -74,7 +77,7 @@ class PoolAcquisition:
             return np.ones(len(mu))
         if mu.shape[1] == 1:
             return expected_improvement(mu[:, 0], sd[:, 0],
-                                        self.targets[self.feasible, 0].max() + self.xi)
+                                        self.targets[self.feasible, 0].max())
         front = self._front_points[pareto_mask(self._front_points)]
         lower, upper = box_decomposition(front, model_reference(front, -self.targets))
         return expected_hvi(-mu, sd, lower, upper)
@@ -89,7 +92,7 @@ class PoolAcquisition:
 
     def add(self, i: int) -> None:
         """Pool row i was picked: every model (and an EHVI front) believes its mean."""
-        self._visit = None
+        self._bound = None
         if len(self.objectives) > 1 and self.feasible.any():
             believed = np.array([[-p.mu[i] for p in self.objectives]])
             self._front_points = np.vstack([self._front_points, believed])

@@ -9,8 +9,6 @@ local-plus-global acquisition search of CASMOPOLITAN (Wan et al. 2021, ICML).
 """
 from __future__ import annotations
 
-import itertools
-import math
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -38,7 +36,6 @@ class Encoder:
             0, 2**63, len(self.decisions), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self._memo: dict[tuple[int, ...], tuple[tuple[int, ...], str | None]] = {}
         self._counts = _count_matrix(self.decisions, self.offsets)
-        self._every: tuple[np.ndarray, list[str]] | None = None
 
     @property
     def width(self) -> int:
@@ -66,20 +63,15 @@ class Encoder:
         return out
 
     def features(self, rows: np.ndarray, kind: str = "onehot") -> np.ndarray:
-        """GP inputs of index rows: the one-hot matrix, or for `kind` "counts" the one-hot
-        matrix followed by `choice_counts`."""
+        """GP inputs of index rows: the one-hot matrix; for `kind` "counts" followed by
+        the share of each choice among the decisions that offer the same choices (how
+        many of a cell's edges are 3x3 convolutions): op counts, strong predictor inputs
+        on NAS-Bench-201 (White et al. 2021, "How Powerful are Performance Predictors in
+        NAS?", NeurIPS)."""
         onehot = self.onehot(rows)
         if kind == "onehot" or not self._counts.shape[1]:
             return onehot
         return np.hstack([onehot, onehot @ self._counts])
-
-    def choice_counts(self, rows: np.ndarray) -> np.ndarray:
-        """(n, k) share of each choice among the decisions that offer the same choices
-        (e.g. how many of a cell's edges are 3x3 convolutions): the op-count features
-        that explain most of a NAS-Bench-201 cell's accuracy (White et al. 2021,
-        "How Powerful are Performance Predictors in NAS?", NeurIPS: simple op-count and
-        one-hot encodings are strong predictor inputs on NB201)."""
-        return self.onehot(rows) @ self._counts
 
     def genotype(self, row: Sequence[int]) -> Genotype:
         return self.space.genotype({d.name: d.choices[int(i)]
@@ -96,30 +88,6 @@ class Encoder:
             if key is not None and key not in seen:
                 chosen.setdefault(key, pruned)
         return np.array(list(chosen.values()), dtype=np.int64).reshape(-1, len(self.decisions))
-
-    def every_function(self, cap: int) -> tuple[np.ndarray, list[str]] | None:
-        """(rows, function keys) of every allowed function of the space, one pruned row
-        each, in enumeration order, if the space has at most `cap` rows (NB201: 15,625
-        rows, 4,930 functions), else None. Enumerated once per encoder."""
-        if math.prod(self.sizes.tolist()) > cap:
-            return None
-        if self._every is None:
-            chosen: dict[str, tuple[int, ...]] = {}
-            for row in itertools.product(*(range(n) for n in self.sizes.tolist())):
-                pruned, key = self._canonical(row) if self.space.has_equivalents else (
-                    row, self._key(row))
-                if key is not None:
-                    chosen.setdefault(key, pruned)
-            rows = np.array(list(chosen.values()), dtype=np.int64)
-            self._every = rows.reshape(-1, len(self.decisions)), list(chosen)
-        return self._every
-
-    def _key(self, row: tuple[int, ...]) -> str | None:
-        """Genotype key of a row, None for a forbidden one (spaces without equivalents)."""
-        try:
-            return self.genotype(row).key
-        except UserError:
-            return None
 
     def _canonical(self, row: tuple[int, ...]) -> tuple[tuple[int, ...], str | None]:
         """(pruned row, function key) of a row, memoised; key None for a forbidden row."""

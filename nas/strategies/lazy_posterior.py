@@ -14,11 +14,10 @@ import math
 
 import numpy as np
 
-from .gp import GaussianProcess
+from .gp import _JITTER, GaussianProcess
 
 __all__ = ["LazyPoolPosterior"]
 
-_JITTER = 1e-8  # as gp.GaussianProcess
 _VAR_FLOOR = 1e-12
 
 

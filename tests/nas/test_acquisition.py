@@ -64,7 +64,7 @@ def test_branch_and_bound_picks_what_scoring_every_row_picks(monkeypatch, bounds
         assert score.max() > 0  # not the optimistic fallback
         expected = int(np.argmax(np.where(taken, -np.inf, score)))
         assert acquisition.best(taken) == expected
-        visited.append(acquisition._visit[3][0])
+        visited.append(acquisition.visited)
         taken[expected] = True
         acquisition.add(expected)
         for posterior in [full_objective, *full_constraints]:

@@ -122,3 +122,34 @@ def test_benchmark_strategy_specs_carry_options():
     assert parse_strategy_spec("tpe") == ("tpe", {})
     with pytest.raises(UserError, match="key=value"):
         parse_strategy_spec("bo:exact")
+
+
+def test_count_features_are_choice_shares_over_decisions_with_the_same_choices():
+    """NB201: 6 edges with the same 5 ops; the extra columns are each op's share."""
+    from nas.strategies.candidates import Encoder
+    from search_spaces import get_space
+
+    encoder = Encoder(get_space("nb201"))
+    rows = np.array([[0, 0, 1, 1, 1, 4], [2, 2, 2, 2, 2, 2]])
+    onehot = encoder.features(rows)
+    counts = encoder.features(rows, kind="counts")
+    np.testing.assert_array_equal(counts[:, :onehot.shape[1]], onehot)
+    shares = counts[:, onehot.shape[1]:]
+    np.testing.assert_allclose(shares[0], [2 / 6, 3 / 6, 0, 0, 1 / 6])
+    np.testing.assert_allclose(shares[1], [0, 0, 1, 0, 0])
+
+
+def test_the_noise_floor_bounds_the_fitted_noise():
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 8)) < 0.5).astype(float)
+    y = X @ rng.normal(size=8)  # noiseless: the fit drives the noise to its floor
+    for floor in (1e-4, 0.02):
+        gp = GaussianProcess(min_noise=floor).fit(X, (y - y.mean()) / y.std(), maxiter=30)
+        assert np.exp(gp.theta[-1]) >= floor * (1 - 1e-9)
+    assert np.exp(gp.theta[-1]) < 0.05  # ... and it is the floor that binds, not a prior
+
+
+def test_bo_refuses_an_unknown_feature_kind():
+    from search_spaces.errors import UserError
+    with pytest.raises(UserError, match="features"):
+        build("bo", features="paths")

@@ -160,3 +160,13 @@ def test_a_resume_replays_the_paced_batches_and_loses_no_trial(tmp_path, monkeyp
     assert summary.trials == 36 and got[:30] == first
     assert "diverged" not in (run_dir / "events.log").read_text()
     assert len({k for _, k in got}) == len(got)
+
+
+@pytest.mark.parametrize("value, needle", [(-1, "'auto' or an int >= 0"),
+                                           ("fast", "'auto' or an int >= 0"),
+                                           (2.5, "int or string"), (True, "int or string")])
+def test_a_bad_ask_ahead_names_the_key_and_what_it_takes(value, needle):
+    from search_spaces.errors import UserError
+    with pytest.raises(UserError, match="ask_ahead") as error:
+        _config(trials=4, ask_ahead=value)
+    assert needle in str(error.value)
