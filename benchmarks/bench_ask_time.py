@@ -29,6 +29,7 @@ from pathlib import Path
 import _common  # noqa: F401  (puts this checkout on sys.path)
 import numpy as np
 
+from nas.benchmarks.nb201 import parse_strategy_spec
 from nas.pareto.constraints import Constraint
 from nas.strategies import make_strategy
 from nas.strategies.base import Objective
@@ -61,7 +62,7 @@ def _setup(scenario: str):
 def measure(spec: str, scenario: str, sizes, cap_s: float) -> dict[int, tuple[float, ...]]:
     """{size: (mean, max wall ms, mean CPU ms of the asking thread) of the last TIMED asks}
     for one strategy and scenario."""
-    name, options = VARIANTS.get(spec, (spec, {}))
+    name, options = VARIANTS.get(spec) or parse_strategy_spec(spec)
     objectives, constraints, bo_options = _setup(scenario)
     if name == "bo":
         options = {**options, **bo_options}

@@ -43,18 +43,21 @@ class PoolAcquisition:
         self._bound: np.ndarray | None = None
         self._order = self._score = np.zeros(0)
         self.visited = 0
+        self._believed: list[int] = []  # picks not yet conditioned on (see `add`)
 
     def best(self, taken: np.ndarray) -> int | None:
         """The row not `taken` with the highest score (lowest index among equals, as a
         stable sort of every row's score), or None when every row is taken."""
         if self._bound is None:  # computed once per pick
+            self._condition_on_picks()
             self._bound = self._objective_scores()
-            self._order = np.argsort(-self._bound, kind="stable")
             self._score, self.visited = np.full(len(self._bound), -np.inf), 0
+            self._order = np.argsort(-self._bound, kind="stable") if self.constraints \
+                else np.arange(len(self._bound))  # no constraints: every row scored at once
         bound, order, score = self._bound, self._order, self._score
         score[taken] = -np.inf
         while self.visited < len(order):
-            if score.max() > bound[order[self.visited]]:
+            if self.constraints and score.max() > bound[order[self.visited]]:
                 break
             step = _CHUNK if self.constraints else len(order)
             chunk = order[self.visited:self.visited + step]
@@ -91,10 +94,16 @@ class PoolAcquisition:
         return p
 
     def add(self, i: int) -> None:
-        """Pool row i was picked: every model (and an EHVI front) believes its mean."""
+        """Pool row i was picked: every model (and an EHVI front) believes its mean before
+        the next pick is scored (deferred to that `best`, so the last pick costs nothing)."""
         self._bound = None
-        if len(self.objectives) > 1 and self.feasible.any():
-            believed = np.array([[-p.mu[i] for p in self.objectives]])
-            self._front_points = np.vstack([self._front_points, believed])
-        for posterior in self.objectives + [p for p, _ in self.constraints]:
-            posterior.add(i)
+        self._believed.append(i)
+
+    def _condition_on_picks(self) -> None:
+        for i in self._believed:
+            if len(self.objectives) > 1 and self.feasible.any():
+                believed = np.array([[-p.mu[i] for p in self.objectives]])
+                self._front_points = np.vstack([self._front_points, believed])
+            for posterior in self.objectives + [p for p, _ in self.constraints]:
+                posterior.add(i)
+        self._believed.clear()

@@ -74,7 +74,7 @@ from .acquisition import PoolAcquisition
 from .base import STRATEGIES
 from .candidates import Encoder, candidate_pool
 from .evolution import unseen_sample
-from .gp import GaussianProcess, PoolPosterior, normal_scores
+from .gp import POOL_DTYPE, GaussianProcess, PoolPosterior, normal_scores
 from .lazy_posterior import LazyPoolPosterior
 from .observations import HistoryStrategy
 from .told_arrays import ToldArrays
@@ -179,7 +179,8 @@ class BayesOpt(HistoryStrategy):
         features = functools.partial(self.encoder.features, kind=opts["features"])
         model = _ModelData(features(rows[fit]), targets[fit], feasible[fit],
                            told.violations[measured][fit], len(measured), features(pending))
-        acquisition = self._acquisition(model, targets, feasible, features(pool))
+        acquisition = self._acquisition(model, targets, feasible,
+                                        features(pool, dtype=POOL_DTYPE))
         taken = np.zeros(len(pool), dtype=bool)
         return [history.asked(self._pick(acquisition, pool, taken, rng)) for _ in range(k)]
 

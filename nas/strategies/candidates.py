@@ -55,23 +55,25 @@ class Encoder:
         rows collide with chance ~n^2 / 2^64; a collision only drops a candidate."""
         return (rows.astype(np.uint64) * self._multipliers).sum(axis=1, dtype=np.uint64)
 
-    def onehot(self, rows: np.ndarray) -> np.ndarray:
+    def onehot(self, rows: np.ndarray, dtype: type = np.float64) -> np.ndarray:
         """(n, width) one-hot matrix of (n, decisions) index rows, as `Space.encode`."""
-        out = np.zeros((len(rows), self.width))
+        return self.features(rows, "onehot", dtype)
+
+    def features(self, rows: np.ndarray, kind: str = "onehot",
+                 dtype: type = np.float64) -> np.ndarray:
+        """GP inputs of index rows, in one (n, columns) buffer: the one-hot matrix; for
+        `kind` "counts" followed by the share of each choice among the decisions that
+        offer the same choices (how many of a cell's edges are 3x3 convolutions): op
+        counts, strong predictor inputs on NAS-Bench-201 (White et al. 2021, "How
+        Powerful are Performance Predictors in NAS?", NeurIPS)."""
+        extra = self._counts.shape[1] if kind == "counts" else 0
+        out = np.zeros((len(rows), self.width + extra), dtype=dtype)
         if len(rows):
             out[np.arange(len(rows))[:, None], self.offsets[None, :] + rows] = 1.0
+            if extra:
+                np.matmul(out[:, :self.width], self._counts.astype(dtype),
+                          out=out[:, self.width:])
         return out
-
-    def features(self, rows: np.ndarray, kind: str = "onehot") -> np.ndarray:
-        """GP inputs of index rows: the one-hot matrix; for `kind` "counts" followed by
-        the share of each choice among the decisions that offer the same choices (how
-        many of a cell's edges are 3x3 convolutions): op counts, strong predictor inputs
-        on NAS-Bench-201 (White et al. 2021, "How Powerful are Performance Predictors in
-        NAS?", NeurIPS)."""
-        onehot = self.onehot(rows)
-        if kind == "onehot" or not self._counts.shape[1]:
-            return onehot
-        return np.hstack([onehot, onehot @ self._counts])
 
     def genotype(self, row: Sequence[int]) -> Genotype:
         return self.space.genotype({d.name: d.choices[int(i)]

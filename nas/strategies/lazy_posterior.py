@@ -6,7 +6,7 @@ rows are visited best EI first and the visit stops once the best product beats e
 unvisited EI: branch and bound, exact). `LazyPoolPosterior` computes rows on demand and
 replays the kriging-believer updates of the picks made so far (Ginsbourger et al. 2010;
 GPML Eq. 2.24, one point at a time) for them, so every row it computes equals
-`PoolPosterior`'s up to rounding.
+`PoolPosterior`'s up to rounding (both keep the whitened columns in `gp.POOL_DTYPE`).
 """
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ import math
 
 import numpy as np
 
-from .gp import _JITTER, GaussianProcess
+from .gp import _JITTER, _VAR_FLOOR, POOL_DTYPE, GaussianProcess, gp_columns
 
 __all__ = ["LazyPoolPosterior"]
-
-_VAR_FLOOR = 1e-12
 
 
 class LazyPoolPosterior:
@@ -30,7 +28,7 @@ class LazyPoolPosterior:
         c = len(Xc)
         self.known = np.zeros(c, dtype=bool)
         self.mu, self.var = np.zeros(c), np.zeros(c)
-        self._v = np.zeros((len(gp.X), c))  # whitened cross-kernel columns of known rows
+        self._v = np.zeros((len(gp.X), c), dtype=POOL_DTYPE)  # whitened cross-kernel columns of known rows
         self._noise = gp._unpack(gp.theta)[2] + _JITTER
         self._picks: list[tuple[int, float, np.ndarray]] = []  # (row, scale, update u)
 
@@ -42,12 +40,8 @@ class LazyPoolPosterior:
         return self.mu[rows], np.sqrt(self.var[rows])
 
     def _compute(self, new: np.ndarray) -> None:
-        gp = self.gp
-        Ks = gp._kernel(self.Xc[new], gp.X, gp.ls, gp.sf)
-        v = gp.whiten(Ks)
+        v, self.mu[new], var = gp_columns(self.gp, self.Xc[new])
         self._v[:, new] = v
-        self.mu[new] = Ks @ gp.alpha
-        var = np.maximum(gp.sf - (v * v).sum(0), _VAR_FLOOR)
         for m, (i, scale, u) in enumerate(self._picks):  # replay the picks' updates
             cov = self._cov(new, i, v)
             for _, _, earlier in self._picks[:m]:
@@ -60,7 +54,7 @@ class LazyPoolPosterior:
     def _cov(self, rows: np.ndarray, i: int, v_rows: np.ndarray) -> np.ndarray:
         """Prior-posterior covariance of `rows` with row i (before the picks' updates)."""
         gp = self.gp
-        return (gp._kernel(self.Xc[rows], self.Xc[i:i + 1], gp.ls, gp.sf)[:, 0]
+        return (gp._kernel(self.Xc[rows], self.Xc[i:i + 1], gp.ls, gp.sf, POOL_DTYPE)[:, 0]
                 - v_rows.T @ self._v[:, i])
 
     def add(self, i: int) -> None:

@@ -83,14 +83,25 @@ def _psi(a: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
 def expected_hvi(mu: np.ndarray, sd: np.ndarray, lower: np.ndarray,
                  upper: np.ndarray) -> np.ndarray:
     """Exact EHVI (c,) of candidates with independent N(mu, sd^2) objectives (c, m) over
-    the boxes (lower, upper) of `box_decomposition` (Yang et al. 2019, Eq. 9)."""
+    the boxes (lower, upper) of `box_decomposition` (Yang et al. 2019, Eq. 9). Boxes share
+    their bounds (a strip's upper edge is the next one's lower), so psi is evaluated once
+    per distinct bound of each objective."""
     mu, sd = np.atleast_2d(mu), np.atleast_2d(sd)
+    bounds, at = [], []
+    for j in range(lower.shape[1]):
+        values, index = np.unique(np.concatenate([lower[:, j], upper[:, j]]),
+                                  return_inverse=True)
+        bounds.append(values)
+        at.append((index[len(lower):], index[:len(lower)]))  # (upper, lower) per box
     out = np.empty(len(mu))
     step = max(1, _CHUNK // max(1, lower.size))
     for s in range(0, len(mu), step):
-        m_, s_ = mu[s : s + step, None, :], sd[s : s + step, None, :]
-        width = _psi(upper[None], m_, s_) - _psi(lower[None], m_, s_)  # (c, k, m)
-        out[s : s + step] = np.prod(np.maximum(width, 0.0), axis=2).sum(axis=1)
+        product = 1.0
+        for j, values in enumerate(bounds):
+            psi = _psi(values[None], mu[s:s + step, j:j + 1], sd[s:s + step, j:j + 1])
+            up, low = at[j]
+            product = product * np.maximum(psi[:, up] - psi[:, low], 0.0)  # (c, k)
+        out[s:s + step] = product.sum(axis=1)
     return out
 
 
