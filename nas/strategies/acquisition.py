@@ -28,8 +28,9 @@ _CHUNK = 256  # rows whose constraint models are computed at once
 
 
 class PoolAcquisition:
-    """Scores of the pool rows under `objectives` (one posterior per target column) and
-    `constraints` ((posterior, upper bound) in the model's units), best first."""
+    """Scores of the pool rows under `objectives` (posteriors of the target columns, one
+    each or one for several) and `constraints` ((posterior, upper bound) in the model's
+    units), best first."""
 
     def __init__(self, objectives: Sequence[PoolPosterior],
                  constraints: Sequence[tuple[LazyPoolPosterior, float]], targets: np.ndarray,
@@ -67,15 +68,13 @@ class PoolAcquisition:
         if taken.all():
             return None
         if not np.any(score > 0):  # the acquisition underflowed everywhere: be optimistic
-            mu = np.column_stack([p.mu for p in self.objectives])
-            sd = np.column_stack([p.sd for p in self.objectives])
+            mu, sd = self._moments()
             return int(np.argmax(np.where(taken, -np.inf, mu.sum(1) + sd.sum(1))))
         return int(np.argmax(score))
 
     def _objective_scores(self) -> np.ndarray:
         """EI or EHVI of every pool row (1 everywhere before any feasible observation)."""
-        mu = np.column_stack([p.mu for p in self.objectives])
-        sd = np.column_stack([p.sd for p in self.objectives])
+        mu, sd = self._moments()
         if not self.feasible.any():
             return np.ones(len(mu))
         if mu.shape[1] == 1:
@@ -84,6 +83,14 @@ class PoolAcquisition:
         front = self._front_points[pareto_mask(self._front_points)]
         lower, upper = box_decomposition(front, model_reference(front, -self.targets))
         return expected_hvi(-mu, sd, lower, upper)
+
+    def _moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and sds (c, t) of the target columns at every pool row; a
+        posterior of several columns (one GP shared by the objectives) has one sd."""
+        mu = np.column_stack([p.mu for p in self.objectives])
+        sd = np.column_stack([np.repeat(p.sd[:, None], 1 if p.mu.ndim == 1 else p.mu.shape[1],
+                                        axis=1) for p in self.objectives])
+        return mu, sd
 
     def _feasibility(self, rows: np.ndarray) -> np.ndarray:
         """Product of the constraints' P(meets its bound) at `rows`."""
@@ -101,9 +108,9 @@ class PoolAcquisition:
 
     def _condition_on_picks(self) -> None:
         for i in self._believed:
-            if len(self.objectives) > 1 and self.feasible.any():
-                believed = np.array([[-p.mu[i] for p in self.objectives]])
-                self._front_points = np.vstack([self._front_points, believed])
+            if self.targets.shape[1] > 1 and self.feasible.any():
+                believed = -np.concatenate([np.atleast_1d(p.mu[i]) for p in self.objectives])
+                self._front_points = np.vstack([self._front_points, believed[None]])
             for posterior in self.objectives + [p for p, _ in self.constraints]:
                 posterior.add(i)
         self._believed.clear()

@@ -83,6 +83,7 @@ __all__ = ["BayesOpt"]
 
 _CHEBYSHEV_RHO = 0.05  # ParEGO's augmentation weight (Knowles 2006, Eq. 2)
 MO_ACQUISITIONS = ("parego", "ehvi")
+EHVI_MODELS = ("separate", "shared")
 SURROGATES = ("subset", "exact")
 FEATURES = ("onehot", "counts")
 
@@ -111,7 +112,8 @@ class BayesOpt(HistoryStrategy):
     defaults = {"n_init": 10, "top": 10, "mutations": 50, "random": 2000, "maxiter": 50,
                 "refit_below": 100, "refit_every": 5, "mo_acquisition": "parego",
                 "surrogate": "subset", "max_points": 256, "refit_growth": 0.02,
-                "features": "onehot", "min_noise": 1e-4, "ls_prior": 0.1}
+                "features": "onehot", "min_noise": 1e-4, "ls_prior": 0.1,
+                "ehvi_model": "separate"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,6 +123,9 @@ class BayesOpt(HistoryStrategy):
         if self.options["mo_acquisition"] not in MO_ACQUISITIONS:
             raise unknown_choice("bo option 'mo_acquisition'", self.options["mo_acquisition"],
                                  MO_ACQUISITIONS)
+        if self.options["ehvi_model"] not in EHVI_MODELS:
+            raise unknown_choice("bo option 'ehvi_model'", self.options["ehvi_model"],
+                                 EHVI_MODELS)
         if self.options["features"] not in FEATURES:
             raise unknown_choice("bo option 'features'", self.options["features"], FEATURES)
         self.encoder = Encoder(self.space)
@@ -280,15 +285,20 @@ class BayesOpt(HistoryStrategy):
         """EI (one target column) or EHVI (one per objective) x P(feasible) at rows Xc;
         `targets` and `feasible` cover every measured observation (the incumbent, the
         front). Pending genotypes join each GP, and the EHVI front, at their means."""
-        if targets.shape[1] == 1:
-            names = ["objective"]
+        t = targets.shape[1]
+        if t == 1:
+            groups = [("objective", [0])]
+        elif self.options["ehvi_model"] == "shared":
+            groups = [("objectives", list(range(t)))]
         else:
-            names = [f"objective:{o.name}" for o in self.objectives]
+            groups = [(f"objective:{o.name}", [j]) for j, o in enumerate(self.objectives)]
         objectives, believed = [], []
-        for j, name in enumerate(names):
-            gp = self._posterior(name, model.X, model.y[:, j], model)
+        for name, columns in groups:
+            y = model.y[:, columns] if len(columns) > 1 else model.y[:, columns[0]]
+            gp = self._posterior(name, model.X, y, model)
             objectives.append(PoolPosterior(gp, Xc))
-            believed.append(gp.predict(model.Xp)[0] if len(model.Xp) else np.zeros(0))
+            if len(model.Xp) and t > 1:
+                believed.append(gp.predict(model.Xp)[0].reshape(len(model.Xp), -1))
         constraints = []
         for j, constraint in enumerate(self.constraints):
             g = model.violations[:, j]
@@ -299,7 +309,7 @@ class BayesOpt(HistoryStrategy):
             gp = self._posterior(f"constraint:{constraint.name}", model.X[ok],
                                  (g[ok] - centre) / scale, model)
             constraints.append((LazyPoolPosterior(gp, Xc), -centre / scale))
-        believed = np.column_stack(believed) if len(names) > 1 else np.zeros((0, 1))
+        believed = np.hstack(believed) if believed else np.zeros((0, t))
         return PoolAcquisition(objectives, constraints, targets, feasible, believed)
 
     # ----- state ----------------------------------------------------------------------

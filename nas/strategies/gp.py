@@ -56,7 +56,9 @@ def prob_between(mu: np.ndarray, sd: np.ndarray, low: float | None,
 
 class GaussianProcess:
     """Zero-mean GP, ARD squared-exponential kernel, Gaussian noise; hyperparameters by
-    L-BFGS-B on the log marginal likelihood, warm-started from the last fit (`theta`)."""
+    L-BFGS-B on the log marginal likelihood, warm-started from the last fit (`theta`).
+    Targets y (n,), or (n, t): t independent outputs sharing the kernel and noise, one
+    Cholesky factor and one posterior variance for all of them."""
 
     def __init__(self, theta: list[float] | None = None, prior: float = 0.1,
                  min_noise: float = 1e-4) -> None:
@@ -93,16 +95,19 @@ class GaussianProcess:
         return np.exp(theta[:d]), float(np.exp(theta[d])), float(np.exp(theta[d + 1]))
 
     def _nll(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray):
-        """Negative log marginal likelihood + prior, and its gradient (GPML Eq. 5.9)."""
+        """Negative log marginal likelihood + prior, and its gradient (GPML Eq. 5.9); for
+        targets y (n, m), the sum over the m columns, which share the hyperparameters."""
         ls, sf, noise = self._unpack(theta)
         d, n = X.shape[1], len(X)
+        columns = 1 if y.ndim == 1 else y.shape[1]
         base = self._kernel(X, X, ls, sf)
         try:
             L = cholesky(base + (noise + _JITTER) * np.eye(n), lower=True)
         except np.linalg.LinAlgError:
             return 1e25, np.zeros_like(theta)
         alpha = cho_solve((L, True), y)
-        W = np.outer(alpha, alpha) - cho_solve((L, True), np.eye(n))
+        a = alpha.reshape(n, -1)
+        W = a @ a.T - columns * cho_solve((L, True), np.eye(n))
         M = W * base
         # sum_ik M_ik (x_ij - x_kj)^2, for every dimension j at once
         spread = 2.0 * ((X * X).T @ M.sum(1)) - 2.0 * (X * (M @ X)).sum(0)
@@ -110,7 +115,8 @@ class GaussianProcess:
         grad[:d] = -0.5 * spread / ls**2 + self.prior * theta[:d]
         grad[d] = -0.5 * M.sum()
         grad[d + 1] = -0.5 * noise * np.trace(W)
-        nll = 0.5 * y @ alpha + np.log(np.diag(L)).sum() + 0.5 * self.prior * theta[:d] @ theta[:d]
+        nll = (0.5 * float((y * alpha).sum()) + columns * np.log(np.diag(L)).sum()
+               + 0.5 * self.prior * theta[:d] @ theta[:d])
         return nll, grad
 
     def fit(self, X: np.ndarray, y: np.ndarray, maxiter: int = 50) -> "GaussianProcess":
@@ -151,7 +157,8 @@ class GaussianProcess:
         return strmm(1.0, self._L_inv32, Ks.T, lower=1)
 
     def predict(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the latent function at Xs (m, d)."""
+        """Posterior mean (m,) or, for targets (n, t), (m, t), and standard deviation (m,)
+        of the latent function at Xs (m, d)."""
         Ks = self._kernel(Xs, self.X, self.ls, self.sf)
         v = self.whiten(Ks)
         var = np.maximum(self.sf - (v * v).sum(0), 1e-12)
