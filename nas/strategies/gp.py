@@ -70,19 +70,16 @@ class GaussianProcess:
     @staticmethod
     def _kernel(a: np.ndarray, b: np.ndarray, ls: np.ndarray, sf: float,
                 dtype: type = np.float64) -> np.ndarray:
-        """sf exp(-|a - b|^2_w / 2), w = 1 / ls^2, with one (len(a), len(b)) buffer:
-        -|a - b|^2_w = 2 a.(w b) - a.(w a) - b.(w b), computed in place, in `dtype`."""
+        """sf exp(-|a - b|^2_w / 2), w = 1 / ls^2, in `dtype`, with one (len(a), len(b))
+        buffer: the exponent log sf - |a - b|^2_w / 2 = a.(w b) - a.(w a) / 2
+        - (b.(w b) / 2 - log sf), capped at log sf (|a - b| >= 0), computed in place."""
         w = (1.0 / (ls * ls)).astype(dtype)
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
         out = a @ (b * w).T
-        out *= 2.0
-        out -= ((a * a) @ w)[:, None]
-        out -= ((b * b) @ w)[None, :]
-        np.minimum(out, 0.0, out=out)
-        out *= 0.5
-        np.exp(out, out=out)
-        out *= sf
-        return out
+        out -= (0.5 * ((a * a) @ w))[:, None]
+        out -= (0.5 * ((b * b) @ w) - math.log(sf)).astype(dtype)[None, :]
+        np.minimum(out, math.log(sf), out=out)
+        return np.exp(out, out=out)
 
     def cross_kernel(self, Xc: np.ndarray) -> np.ndarray:
         """The kernel between candidate rows Xc and the conditioning rows, in float32 (the

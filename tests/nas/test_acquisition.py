@@ -32,8 +32,8 @@ def test_a_lazy_posterior_equals_the_full_one_after_picks():
         full.add(i)
         lazy.add(i)
     mu, sd = lazy.at(np.arange(len(Xc)))
-    np.testing.assert_allclose(mu, full.mu, atol=1e-5)  # float32 columns, rows in other
-    np.testing.assert_allclose(sd, full.sd, atol=1e-5)  # blocks of the same GEMM
+    np.testing.assert_allclose(mu, full.mu, atol=1e-4)  # float32 columns, rows in other
+    np.testing.assert_allclose(sd, full.sd, atol=1e-4)  # blocks of the same GEMM
 
 
 @pytest.mark.parametrize("min_noise", [0.02, 1e-4])

@@ -34,6 +34,7 @@ def _targets(gp):
 @pytest.mark.parametrize("objectives, options, constraints", [
     (None, {}, ()), (MULTI, {"mo_acquisition": "parego"}, ()),
     (MULTI, {"mo_acquisition": "ehvi"}, ()),
+    (MULTI, {"mo_acquisition": "ehvi", "ehvi_model": "shared"}, ()),
     (None, {}, (Constraint("params", max=1.2e6),))])
 def test_subset_and_batches_resume_exactly(objectives, options, constraints):
     """Past max_points the GPs use a refreshed subset; batch asks and a state_dict round
@@ -149,7 +150,8 @@ def test_the_noise_floor_bounds_the_fitted_noise():
     assert np.exp(gp.theta[-1]) < 0.05  # ... and it is the floor that binds, not a prior
 
 
-def test_bo_refuses_an_unknown_feature_kind():
+@pytest.mark.parametrize("option, value", [("features", "paths"), ("ehvi_model", "joint")])
+def test_bo_refuses_an_unknown_option_value(option, value):
     from search_spaces.errors import UserError
-    with pytest.raises(UserError, match="features"):
-        build("bo", features="paths")
+    with pytest.raises(UserError, match=option):
+        build("bo", **{option: value})

@@ -8,15 +8,36 @@ from nas.strategies.gp import (GaussianProcess, expected_improvement, normal_sco
                                prob_between)
 
 
-def test_marginal_likelihood_gradient_matches_finite_differences():
+@pytest.mark.parametrize("outputs", [None, 2])
+def test_marginal_likelihood_gradient_matches_finite_differences(outputs):
     rng = np.random.default_rng(0)
     X = (rng.random((40, 12)) < 0.3).astype(float)
-    y = rng.standard_normal(40)
+    y = rng.standard_normal(40 if outputs is None else (40, outputs))
     gp = GaussianProcess()
     theta = rng.normal(0, 0.3, 14)
     f = lambda t: gp._nll(t, X, y)[0]  # noqa: E731
     g = lambda t: gp._nll(t, X, y)[1]  # noqa: E731
     assert check_grad(f, g, theta) / np.linalg.norm(g(theta)) < 1e-4
+
+
+def test_outputs_sharing_a_gp_are_independent_columns_of_one_fit():
+    """Targets (n, t) share the hyperparameters: the likelihood is the sum over columns,
+    each column's mean is its own GP's, and there is one sd."""
+    rng = np.random.default_rng(2)
+    X = (rng.random((30, 8)) < 0.4).astype(float)
+    y = rng.standard_normal((30, 2))
+    theta = rng.normal(0, 0.3, 10)
+    gp = GaussianProcess()
+    both = gp._nll(theta, X, y)[0]
+    singles = [gp._nll(theta, X, y[:, j])[0] for j in range(2)]
+    assert both == pytest.approx(sum(singles) - 0.5 * 0.1 * theta[:8] @ theta[:8])
+    shared = GaussianProcess(theta.tolist()).condition(X, y)
+    mu, sd = shared.predict(X[:5])
+    assert mu.shape == (5, 2) and sd.shape == (5,)
+    for j in range(2):
+        alone = GaussianProcess(theta.tolist()).condition(X, y[:, j]).predict(X[:5])
+        np.testing.assert_allclose(mu[:, j], alone[0])
+        np.testing.assert_allclose(sd, alone[1])
 
 
 def test_gp_interpolates_and_is_uncertain_far_away():
