@@ -45,6 +45,7 @@ class Strategy(abc.ABC):
 
     name: str = ""
     defaults: dict[str, Any] = {}
+    option_kinds: dict[str, tuple[type, ...]] = {}  # types an option may take beyond its default's
 
     def __init__(self, space: Space, objectives: Sequence[Objective], seed: int = 0, *,
                  constraints: Sequence[Constraint] = (), **options: Any) -> None:
@@ -61,11 +62,12 @@ class Strategy(abc.ABC):
         for key, value in options.items():
             if key not in cls.defaults:
                 raise unknown_choice(f"option of strategy {cls.name!r}", key, cls.defaults)
-            kind = type(cls.defaults[key])
-            if kind is float and isinstance(value, int):
+            kinds = cls.option_kinds.get(key, (type(cls.defaults[key]),))
+            if float in kinds and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
-            if not isinstance(value, kind):
-                raise UserError(f"strategy option {key!r} must be {kind.__name__}, got {value!r}")
+            if not isinstance(value, kinds):
+                names = " or ".join(k.__name__ for k in kinds)
+                raise UserError(f"strategy option {key!r} must be {names}, got {value!r}")
             resolved[key] = value
         return resolved
 

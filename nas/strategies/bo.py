@@ -14,13 +14,15 @@ genotypes, expected improvement over a local + global candidate pool, never re-a
   unpruned search re-trained an already-seen function in 7-35 of its 100 queries.
 - Several objectives (`mo_acquisition`): "parego" (Knowles 2006, IEEE TEVC 10(1)): each
   ask scalarises the rank-normalised objectives with an augmented Chebyshev function of
-  random weights; or "ehvi": one GP per objective and exact expected hypervolume
-  improvement (Emmerich et al. 2006; Yang et al. 2019) in the normal-score space
-  (`mobo`), the pool grown from every member of the feasible front. NB201 CIFAR-10
-  (accuracy, cost) hypervolume ratio at 100 queries, seeds 0-19 / 20-39: parego 0.971 /
-  0.978, ehvi 0.974 / 0.976 (std 0.018 per run; ehvi costs ~1.3x the time per ask), so
-  parego stays the default. EHVI in raw objective units (a warped GP) scored 0.89: with a
-  reference point taken from the data it chases the cheap, inaccurate end of the front.
+  random weights; or "ehvi": exact expected hypervolume improvement (Emmerich et al.
+  2006; Yang et al. 2019) in the normal-score space (`mobo`), the pool grown from every
+  member of the feasible front, with one GP for all objectives (`ehvi_model` "shared":
+  one set of hyperparameters, one posterior) or one per objective ("separate": twice the
+  ask time). NB201 CIFAR-10 (accuracy, cost) hypervolume ratio, seeds 0-19, @100/@300:
+  parego 0.971 / 0.995, ehvi shared 0.974 / 0.993, ehvi separate on one-hot inputs
+  0.974 / 0.995, so parego stays the default. EHVI in raw objective units (a warped GP)
+  scored 0.89: with a reference point taken from the data it chases the cheap,
+  inaccurate end of the front.
   The other variants tried are in benchmarks/nb201_mo_results.md.
 - Batches: in-flight genotypes enter the GP with their posterior mean ("kriging
   believer", Ginsbourger et al. 2010), so parallel asks spread out; `ask_batch(k)` picks
@@ -41,18 +43,19 @@ genotypes, expected improvement over a local + global candidate pool, never re-a
   `surrogate="exact"` restores the exact GP on every observation and the old refit
   schedule (every ask below `refit_below`, then every `refit_every`-th); it asks exactly
   what `bo` asked before. Ask times: benchmarks/bench_ask_time.py.
-- Inputs and noise, opt-in (`features` "counts", `min_noise` 0.02; the defaults stay
-  `onehot`, 1e-4 until the ask time with them is measured): the GP sees the one-hot rows plus the share of each choice among
-  decisions with the same choices (`Encoder.features`: op counts of a cell), and its
-  noise variance (normal-score units) is kept >= 0.02. With the 1e-4 floor the fit drove
-  the noise to the bound and interpolated the table's seed noise with short lengthscales,
-  ranking the unseen global best below average after 80 queries. NB201 ImageNet16-120
-  regret@100: 0.204 (seeds 0-19) / 0.251 (20-59) -> 0.093 / 0.073 with
-  `features=counts:min_noise=0.02`; same run, cifar100 @100 0.002 -> 0.000, cifar10
-  @100/@300 and every @300 0.000 either way, cifar10 multi-objective HV ratio @100
-  0.9688 -> 0.9717. Tried and not kept: counts alone (0.151 / 0.240),
-  floors 0.01 (0.150 / 0.036) and 0.05 (- / 0.189), EI with an offset xi +-0.1,
-  a pool of every function of NB201, n_init 20, top 5, random 500 / 20,000.
+- Inputs and noise (`features` "counts", `min_noise` "auto"): the GP sees the one-hot
+  rows plus the share of each choice among decisions with the same choices
+  (`Encoder.features`: op counts of a cell), and its noise variance (normal-score units)
+  is kept >= 0.02 for EI and ParEGO (>= 1e-4 for EHVI, whose GP also models noise-free
+  costs). With a 1e-4 floor the fit drove the noise to the bound and interpolated the
+  table's seed noise with short lengthscales, ranking the unseen global best below
+  average after 80 queries. NB201 ImageNet16-120 regret@100, seeds 0-59: 0.233 -> 0.082
+  (benchmarks/scale_results.md). Tried and not kept: counts alone, floors 0.01 and 0.05,
+  EI with an offset xi +-0.1, a pool of every NB201 function, n_init 20, top 5,
+  random 500 / 20,000; for EHVI, the 0.02 floor (ratio @300 0.992 shared, 0.987
+  separate).
+- Precision: the GPs are fitted and conditioned in float64; candidate pools are scored
+  in float32 (`gp.POOL_DTYPE`), twice as fast, relative errors ~1e-6 on bo's fits.
 Randomness comes from (seed, n_asked) and warm-started hyperparameters (and the ask of
 their last fit) are part of the state, so a restored or replayed strategy asks exactly
 the same genotypes.
@@ -112,8 +115,9 @@ class BayesOpt(HistoryStrategy):
     defaults = {"n_init": 10, "top": 10, "mutations": 50, "random": 2000, "maxiter": 50,
                 "refit_below": 100, "refit_every": 5, "mo_acquisition": "parego",
                 "surrogate": "subset", "max_points": 256, "refit_growth": 0.02,
-                "features": "onehot", "min_noise": 1e-4, "ls_prior": 0.1,
-                "ehvi_model": "separate"}
+                "features": "counts", "min_noise": "auto", "ls_prior": 0.1,
+                "ehvi_model": "shared"}
+    option_kinds = {"min_noise": (str, float)}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,6 +132,7 @@ class BayesOpt(HistoryStrategy):
                                  EHVI_MODELS)
         if self.options["features"] not in FEATURES:
             raise unknown_choice("bo option 'features'", self.options["features"], FEATURES)
+        self.min_noise = self._noise_floor()
         self.encoder = Encoder(self.space)
         self.thetas: dict[str, list[float]] = {}
         self.fitted_at: dict[str, int] = {}  # n_asked at each GP's last hyperparameter fit
@@ -207,6 +212,19 @@ class BayesOpt(HistoryStrategy):
         return unseen_sample(self, self.history, rng, 100)
 
     # ----- model ----------------------------------------------------------------------
+    def _noise_floor(self) -> float:
+        """The GPs' noise-variance floor: option `min_noise`, where "auto" is 0.02 for EI
+        and ParEGO (one noisy target) and 1e-4 for EHVI (its GPs also model noise-free
+        costs such as params, which a floor would blur)."""
+        value = self.options["min_noise"]
+        if value == "auto":
+            ehvi = len(self.objectives) > 1 and self.options["mo_acquisition"] == "ehvi"
+            return 1e-4 if ehvi else 0.02
+        if isinstance(value, str) or value <= 0:
+            raise UserError(f"bo option 'min_noise' must be 'auto' or a number > 0, "
+                            f"got {value!r}")
+        return float(value)
+
     def _targets(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Higher-is-better normal scores (n, 1) of the objective values (n, m) or of a
         random augmented-Chebyshev scalarisation (ParEGO); for EHVI, (n, m)."""
@@ -268,7 +286,7 @@ class BayesOpt(HistoryStrategy):
                    ) -> GaussianProcess:
         """A GP on (X, y), refitted on schedule, conditioned on pending points at their mean."""
         gp = GaussianProcess(self.thetas.get(name), float(self.options["ls_prior"]),
-                             float(self.options["min_noise"]))
+                             self.min_noise)
         if self._refit_due(name, model.n):
             gp.fit(X, y, self.options["maxiter"])
             self.fitted_at[name], self.fitted_model[name] = self.n_asked, self.n_models

@@ -155,3 +155,14 @@ def test_bo_refuses_an_unknown_option_value(option, value):
     from search_spaces.errors import UserError
     with pytest.raises(UserError, match=option):
         build("bo", **{option: value})
+
+
+def test_the_auto_noise_floor_follows_the_acquisition():
+    from search_spaces.errors import UserError
+    assert build("bo").min_noise == 0.02
+    assert build("bo", objectives=MULTI).min_noise == 0.02  # parego
+    assert build("bo", objectives=MULTI, mo_acquisition="ehvi").min_noise == 1e-4
+    assert build("bo", min_noise=0.005).min_noise == 0.005
+    for bad in ("fast", -1.0):
+        with pytest.raises(UserError, match="min_noise"):
+            build("bo", min_noise=bad)

@@ -29,16 +29,21 @@ def test_resume_with_trials_in_flight_is_exact(name):
     assert head + tail == expected
 
 
-def test_bo_ehvi_resumes_exactly_with_trials_in_flight():
-    """EHVI keeps one GP per objective (their warm-started hyperparameters are state) and
-    puts in-flight genotypes on the front at their posterior means."""
+@pytest.mark.parametrize("model, gps", [("shared", {"objectives"}),
+                                         ("separate", {"objective:accuracy",
+                                                       "objective:params"})])
+def test_bo_ehvi_resumes_exactly_with_trials_in_flight(model, gps):
+    """EHVI keeps one GP for the objectives, or one per objective (their warm-started
+    hyperparameters are state), and puts in-flight genotypes on the front at their
+    posterior means."""
     constraints = (Constraint("latency_ms", max=1.6),)
-    straight = build("bo", MULTI, seed=5, constraints=constraints, mo_acquisition="ehvi")
+    options = {"mo_acquisition": "ehvi", "ehvi_model": model}
+    straight = build("bo", MULTI, seed=5, constraints=constraints, **options)
     expected, _ = drive(straight, 24, batch=3)
-    assert {"objective:accuracy", "objective:params"} <= set(straight.thetas)
-    first = build("bo", MULTI, seed=5, constraints=constraints, mo_acquisition="ehvi")
+    assert gps | {"constraint:latency_ms"} == set(straight.thetas)
+    first = build("bo", MULTI, seed=5, constraints=constraints, **options)
     head, queue = drive(first, 18, batch=3)
-    resumed = build("bo", MULTI, seed=5, constraints=constraints, mo_acquisition="ehvi")
+    resumed = build("bo", MULTI, seed=5, constraints=constraints, **options)
     resumed.load_state_dict(json_roundtrip(first.state_dict()))
     tail, _ = drive(resumed, 6, batch=3, queue=queue)
     assert head + tail == expected
