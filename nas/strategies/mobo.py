@@ -1,8 +1,9 @@
 """Expected hypervolume improvement (EHVI) for multi-objective Bayesian optimisation.
 
 EHVI (Emmerich, Giannakoglou & Naujoks 2006, IEEE TEVC 10(4), Sec. III) is computed
-exactly for independent Gaussian predictions, one GP per objective, by splitting the part
-of the reference box that the front does not dominate into disjoint boxes [l, u] (the box
+exactly for independent Gaussian predictions (one GP per objective, or one GP with
+independent outputs), by splitting the part of the reference box that the front does
+not dominate into disjoint boxes [l, u] (the box
 decomposition of Yang, Emmerich, Deutz & Baeck 2019, J. Global Optim. 75, Sec. 3): the
 improvement of a point y is sum_k prod_j (u_kj - max(y_j, l_kj))^+, and independence turns
 the expectation of each product into a product of 1-D expectations,
