@@ -45,7 +45,7 @@ class Strategy(abc.ABC):
 
     name: str = ""
     defaults: dict[str, Any] = {}
-    option_kinds: dict[str, tuple[type, ...]] = {}  # types an option may take beyond its default's
+    option_kinds: dict[str, tuple[type, ...]] = {}  # types an option accepts, if not its default's
 
     def __init__(self, space: Space, objectives: Sequence[Objective], seed: int = 0, *,
                  constraints: Sequence[Constraint] = (), **options: Any) -> None:

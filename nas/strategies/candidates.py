@@ -35,7 +35,7 @@ class Encoder:
         self._multipliers = np.random.default_rng(0x5EED).integers(
             0, 2**63, len(self.decisions), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self._memo: dict[tuple[int, ...], tuple[tuple[int, ...], str | None]] = {}
-        self._counts = _count_matrix(self.decisions, self.offsets)
+        self._counts = _count_matrix(self.decisions, self.offsets, self.width)
 
     @property
     def width(self) -> int:
@@ -55,9 +55,9 @@ class Encoder:
         rows collide with chance ~n^2 / 2^64; a collision only drops a candidate."""
         return (rows.astype(np.uint64) * self._multipliers).sum(axis=1, dtype=np.uint64)
 
-    def onehot(self, rows: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    def onehot(self, rows: np.ndarray) -> np.ndarray:
         """(n, width) one-hot matrix of (n, decisions) index rows, as `Space.encode`."""
-        return self.features(rows, "onehot", dtype)
+        return self.features(rows, "onehot")
 
     def features(self, rows: np.ndarray, kind: str = "onehot",
                  dtype: type = np.float64) -> np.ndarray:
@@ -110,14 +110,13 @@ class Encoder:
         return rng.integers(0, self.sizes[None, :], size=(n, len(self.sizes)))
 
 
-def _count_matrix(decisions, offsets: np.ndarray) -> np.ndarray:
+def _count_matrix(decisions, offsets: np.ndarray, width: int) -> np.ndarray:
     """(width, k) map from one-hot columns to choice shares: one column per choice of each
     group of two or more decisions with identical choices, 1 / group size where a
     decision of the group takes that choice."""
     groups: dict[tuple, list[int]] = {}
     for j, d in enumerate(decisions):
         groups.setdefault(tuple(d.choices), []).append(j)
-    width = int(sum(len(d.choices) for d in decisions))
     columns = []
     for choices, members in groups.items():
         if len(members) < 2:

@@ -87,6 +87,10 @@ class GaussianProcess:
         in the posterior, far below what ranks candidates."""
         return self._kernel(Xc, self.X, self.ls, self.sf, POOL_DTYPE)
 
+    def _initial_theta(self, d: int) -> np.ndarray:
+        """Unit lengthscales and signal variance, noise variance 1e-2 (or the floor)."""
+        return np.r_[np.zeros(d), 0.0, math.log(max(1e-2, self.min_noise))]
+
     def _unpack(self, theta: np.ndarray) -> tuple[np.ndarray, float, float]:
         d = len(theta) - 2
         return np.exp(theta[:d]), float(np.exp(theta[d])), float(np.exp(theta[d + 1]))
@@ -120,7 +124,7 @@ class GaussianProcess:
         """Optimise the hyperparameters on (X, y), then condition on it."""
         d = X.shape[1]
         if self.theta is None or len(self.theta) != d + 2:
-            self.theta = np.r_[np.zeros(d), 0.0, math.log(max(1e-2, self.min_noise))]
+            self.theta = self._initial_theta(d)
         noise = (max(_LOG_NOISE[0], math.log(self.min_noise)), _LOG_NOISE[1])
         bounds = [_LOG_LS] * d + [_LOG_SF, noise]
         start = np.clip(self.theta, [b[0] for b in bounds], [b[1] for b in bounds])
@@ -133,7 +137,7 @@ class GaussianProcess:
     def condition(self, X: np.ndarray, y: np.ndarray) -> "GaussianProcess":
         """Posterior given (X, y) with the current hyperparameters (no optimisation)."""
         if self.theta is None:
-            self.theta = np.r_[np.zeros(X.shape[1]), 0.0, math.log(1e-2)]
+            self.theta = self._initial_theta(X.shape[1])
         self.ls, self.sf, noise = self._unpack(self.theta)
         self.X = X
         K = self._kernel(X, X, self.ls, self.sf) + (noise + _JITTER) * np.eye(len(X))
@@ -158,7 +162,7 @@ class GaussianProcess:
         of the latent function at Xs (m, d)."""
         Ks = self._kernel(Xs, self.X, self.ls, self.sf)
         v = self.whiten(Ks)
-        var = np.maximum(self.sf - (v * v).sum(0), 1e-12)
+        var = np.maximum(self.sf - (v * v).sum(0), _VAR_FLOOR)
         return Ks @ self.alpha, np.sqrt(var)
 
 

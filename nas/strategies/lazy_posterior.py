@@ -28,7 +28,8 @@ class LazyPoolPosterior:
         c = len(Xc)
         self.known = np.zeros(c, dtype=bool)
         self.mu, self.var = np.zeros(c), np.zeros(c)
-        self._v = np.zeros((len(gp.X), c), dtype=POOL_DTYPE)  # whitened cross-kernel columns of known rows
+        # whitened cross-kernel columns of the known rows
+        self._v = np.zeros((len(gp.X), c), dtype=POOL_DTYPE)
         self._noise = gp._unpack(gp.theta)[2] + _JITTER
         self._picks: list[tuple[int, float, np.ndarray]] = []  # (row, scale, update u)
 
